@@ -1,0 +1,109 @@
+"""The encoder: a sentence-transformers model loaded from a local folder, never from a hub.
+
+multilingual-e5 wants "query: " before a search text and "passage: " before a
+document; the model folder carries those as the prompts "query" and "passage".
+
+sentence-transformers truncates at the model's max_seq_length (512 tokens). A
+longer text is split into overlapping windows of whole tokens, each window is
+embedded, and the windows are averaged (weighted by their token counts) and
+re-normalised, so nothing past the cut is lost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelNotReadyError
+
+# Hub look-ups fail on this network and must never be tried; set before the import below.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "multilingual-e5-small"
+
+# Overlap keeps a sentence cut at a window edge whole in the neighbouring window.
+WINDOW_OVERLAP_TOKENS = 64
+
+
+class Encoder:
+    def __init__(self, model_dir: Path | str = DEFAULT_MODEL_DIR, *, threads: int | None = None, batch_size: int = 32):
+        model_dir = Path(model_dir)
+        if not (model_dir / "modules.json").is_file():
+            raise ModelNotReadyError(
+                f"埋め込みモデルが見つかりません（{model_dir}）。セットアップ（make run または make setup）を実行してください。"
+            )
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        self.model_dir = model_dir
+        self.batch_size = batch_size
+        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.name = model_dir.name
+        prompts = getattr(self.model, "prompts", {}) or {}
+        self._prompt_names = ("query" if "query" in prompts else None, "passage" if "passage" in prompts else None)
+        self._prompts = prompts
+        special = self.model.tokenizer.num_special_tokens_to_add(pair=False)
+        longest_prompt = max((self._count_tokens(p) for p in prompts.values()), default=0)
+        self.window_tokens = int(self.model.max_seq_length) - special - longest_prompt
+
+    def encode_queries(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._prompt_names[0], show_progress)
+
+    def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._prompt_names[1], show_progress)
+
+    # ------------------------------------------------------------------
+    def _count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def windows(self, text: str) -> list[tuple[str, int]]:
+        """The text cut into windows that fit the model, with each window's token count."""
+        enc = self.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = enc["offset_mapping"]
+        n = len(offsets)
+        if n <= self.window_tokens:
+            return [(text, max(n, 1))]
+        step = self.window_tokens - WINDOW_OVERLAP_TOKENS
+        result = []
+        for start in range(0, n, step):
+            end = min(start + self.window_tokens, n)
+            char_start = offsets[start][0]
+            char_end = offsets[end - 1][1]
+            result.append((text[char_start:char_end], end - start))
+            if end == n:
+                break
+        return result
+
+    def _encode(self, texts: Sequence[str], prompt_name: str | None, show_progress: bool) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        pieces: list[str] = []
+        owners: list[int] = []
+        weights: list[int] = []
+        for i, text in enumerate(texts):
+            for piece, n_tokens in self.windows(text):
+                pieces.append(piece)
+                owners.append(i)
+                weights.append(n_tokens)
+        vectors = self.model.encode(
+            pieces,
+            prompt_name=prompt_name,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        ).astype(np.float32, copy=False)
+        if len(pieces) == len(texts):
+            return vectors
+        pooled = np.zeros((len(texts), self.dim), dtype=np.float32)
+        np.add.at(pooled, np.asarray(owners), vectors * np.asarray(weights, dtype=np.float32)[:, None])
+        pooled /= np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-12)
+        return pooled

@@ -1,0 +1,130 @@
+"""Ranking: fusing dense and lexical scores, seed → researcher → university aggregation,
+and the cross-region guarantee.
+
+Pure functions over plain data; the engine supplies the scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+# Weight of the dense score in the fused score; the rest is BM25.
+# 0.5 is the plain min–max-normalised sum, which measured best on JSQuAD dev
+# (README, "Benchmarks"); it is an engine setting, not a constant to tune per query.
+DEFAULT_DENSE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Min and max of one score over a query's unfiltered candidates.
+
+    Scores filtered to a scope (in-region only, say) are normalised with the
+    bounds of the unfiltered candidates, so that scores of different scopes
+    for one query can be compared and subtracted.
+    """
+
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, scores: np.ndarray) -> "Bounds":
+        if scores.size == 0:
+            return cls(0.0, 0.0)
+        return cls(float(scores.min()), float(scores.max()))
+
+    def normalise(self, scores: np.ndarray) -> np.ndarray:
+        span = self.high - self.low
+        if span <= 1e-12:
+            # all candidates tie: a positive score carries full weight, none carries none
+            return (scores > 0).astype(np.float32) if self.high > 0 else np.zeros_like(scores, dtype=np.float32)
+        return np.clip((scores - self.low) / span, 0.0, 1.0).astype(np.float32)
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, dense_bounds: Bounds, lexical_bounds: Bounds,
+         dense_weight: float = DEFAULT_DENSE_WEIGHT) -> np.ndarray:
+    """Weighted sum of min–max-normalised dense and BM25 scores, in [0, 1]."""
+    return dense_weight * dense_bounds.normalise(dense) + (1 - dense_weight) * lexical_bounds.normalise(lexical)
+
+
+# ---- aggregation -------------------------------------------------------
+# A partner's score from its seeds' scores (sorted, best first). Each rule is
+# one line so the benchmark can compare them; `engine.AGGREGATION` names the
+# one chosen by the need→university benchmark.
+
+def _max(scores: Sequence[float]) -> float:
+    return scores[0]
+
+
+def _decay(scores: Sequence[float], rate: float = 0.5, depth: int = 5) -> float:
+    """Best seed plus a halving share of the next ones, normalised back to [0, 1]:
+    a partner with several good seeds edges out one lucky hit, but breadth alone
+    (many weak seeds) cannot beat one strong match."""
+    weights = [rate**i for i in range(min(depth, len(scores)))]
+    full = sum(rate**i for i in range(depth))
+    return sum(w * s for w, s in zip(weights, scores)) / full
+
+
+def _mean_top3(scores: Sequence[float]) -> float:
+    top = scores[:3]
+    return sum(top) / 3
+
+
+def _sum_all(scores: Sequence[float]) -> float:
+    return float(sum(scores))
+
+
+AGGREGATIONS: dict[str, Callable[[Sequence[float]], float]] = {
+    "max": _max,
+    "decay": _decay,
+    "mean_top3": _mean_top3,
+    "sum": _sum_all,
+}
+
+
+def aggregate(groups: dict[str, list[float]], method: str) -> dict[str, float]:
+    rule = AGGREGATIONS[method]
+    return {key: rule(sorted(scores, reverse=True)) for key, scores in groups.items() if scores}
+
+
+# ---- the cross-region guarantee ----------------------------------------
+@dataclass
+class Ranked:
+    key: str
+    score: float
+    cross_region: bool
+    promoted: bool = False
+
+
+def ensure_cross_region(ranked: Sequence[Ranked], top_k: int, *, min_share: float = 0.3,
+                        window: int = 10, tolerance: float = 0.1) -> list[Ranked]:
+    """Top-k of `ranked` (best first), with enough partners from outside the need's region.
+
+    Within the first `window` places, at least round(min_share × window) partners
+    come from outside the need's region, whenever such partners score within
+    `tolerance` of the cut (the score of the last place). They replace the
+    lowest in-region partners and are marked `promoted`. If no outside partner
+    is close enough, the list stays as the scores made it: the guarantee never
+    shows a poor match.
+    """
+    head = list(ranked[:top_k])
+    window = min(window, len(head))
+    wanted = round(min_share * window)
+    have = sum(r.cross_region for r in head[:window])
+    if window == 0 or have >= wanted:
+        return head
+    cut = head[window - 1].score
+    waiting = [r for r in ranked[window:] if r.cross_region and r.score >= cut - tolerance][: wanted - have]
+    if not waiting:
+        return head
+    # make room by dropping the lowest in-region partners of the window
+    in_region = [r.key for r in head[:window] if not r.cross_region]
+    dropped = set(in_region[len(in_region) - len(waiting):])
+    kept = [r for r in head[:window] if r.key not in dropped]
+    # promoted partners rank below every partner that earned its place
+    window_list = kept + [replace(r, promoted=True) for r in waiting]
+    used = {r.key for r in window_list}
+    rest = [r for r in ranked if r.key not in used]  # score order; the dropped come first
+    return (window_list + rest)[:top_k]

@@ -1,0 +1,83 @@
+"""The items the engine matches: seeds, needs, and the universities behind seeds.
+
+Plain frozen dataclasses. The engine does not own them: the corpus files (or,
+later, the database) are the source of truth, and the engine keeps a copy for
+ranking and display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Liaison:
+    """A university's industry-liaison office: whom a need poster should contact."""
+
+    office: str
+    url: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class University:
+    name: str
+    prefecture_code: str | None = None
+    name_en: str | None = None
+    liaison: Liaison | None = None
+
+
+@dataclass(frozen=True)
+class Researcher:
+    name: str
+    university: str
+    department: str | None = None
+    kana: str | None = None
+    position: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Same name and department at the same university is the same person."""
+        return f"{self.university}|{self.department or ''}|{self.name}"
+
+
+@dataclass(frozen=True)
+class Seed:
+    id: int
+    title: str
+    university: str
+    summary: str = ""
+    keywords: tuple[str, ...] = ()
+    market_areas: tuple[str, ...] = ()
+    prefecture_code: str | None = None
+    researcher: Researcher | None = None
+    readiness: str | None = None
+
+    @property
+    def text(self) -> str:
+        """What gets embedded and tokenised."""
+        parts = [self.title]
+        if self.summary:
+            parts.append(self.summary)
+        if self.keywords:
+            parts.append("キーワード: " + "、".join(self.keywords))
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Need:
+    id: int
+    title: str
+    description: str = ""
+    prefecture_code: str | None = None
+    poster_name: str | None = None
+    poster_kind: str | None = None  # "municipality" | "company" | other
+    market_areas: tuple[str, ...] = ()
+    collaboration: str | None = None
+    visibility: str = "public"
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p for p in (self.title, self.description) if p)

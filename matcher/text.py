@@ -1,0 +1,177 @@
+"""Japanese text: normalisation for matching keys, and tokenisation into content-word lemmas.
+
+The original text is always kept for display. Normalisation builds matching
+keys only (NFKC plus a few foldings), and it tracks where every normalised
+character came from, so that a shared term can be highlighted in the text the
+user wrote.
+
+Tokenisation uses fugashi with unidic-lite (1.0.8, UniDic 2.1.2). The tagger
+is built once per process because building it costs ~50 ms and a dictionary load.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .domain_terms import COMPOUNDS, LEMMA_FIXES, STOP_LEMMAS
+from .errors import EmptyTextError, TextTooLongError
+
+# NFKC leaves these alone; they are noise for matching.
+_CHAR_FOLDS = {
+    "\u301c": "~",  # 〜 wave dash
+    "\u2212": "-",  # − minus sign
+    "\u2010": "-",  # ‐ hyphen
+    "\u2013": "-",  # – en dash
+    "\u2014": "-",  # — em dash
+    "\u2015": "-",  # ― horizontal bar
+    "\u200b": "",  # zero-width space
+    "\u200c": "",
+    "\u200d": "",
+    "\ufeff": "",  # BOM
+}
+_HALFWIDTH_SOUND_MARKS = "\uff9e\uff9f"  # ﾞ ﾟ join the preceding half-width kana under NFKC
+
+# Parts of speech that carry content (UniDic pos1), and the pos2 values inside them to drop.
+_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
+_DROP_POS2 = {"数詞", "非自立可能", "助動詞語幹"}
+
+_GLOSS = re.compile(r"-[A-Za-z][A-Za-z_,\- ]*$")  # UniDic lemma glosses: シー-sea, ゲノム-Genom
+_ONLY_KANA_OR_SYMBOL_1 = re.compile(r"^[\u3041-\u309f\u30a0-\u30ffー]$")
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """NFKC-fold `text` for matching, and map each output character to its source index.
+
+    NFKC is applied chunk by chunk (a character plus any combining marks that
+    follow it), which equals whole-string NFKC for the texts we meet while
+    keeping a faithful offset map.
+    """
+    out: list[str] = []
+    origin: list[int] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        j = i + 1
+        while j < n and (unicodedata.combining(text[j]) or text[j] in _HALFWIDTH_SOUND_MARKS):
+            j += 1
+        chunk = text[i:j]
+        folded = _CHAR_FOLDS.get(chunk)
+        if folded is None:
+            folded = unicodedata.normalize("NFKC", chunk)
+            folded = "".join(_CHAR_FOLDS.get(c, c) for c in folded)
+        if folded.isspace():
+            folded = " "
+        for c in folded:
+            out.append(c)
+            origin.append(i)
+        i = j
+    return "".join(out), origin
+
+
+def normalize(text: str) -> str:
+    """The matching key of a text: NFKC, foldings, case-folded, whitespace collapsed."""
+    folded, _ = normalize_with_offsets(text)
+    return re.sub(r"\s+", " ", folded).strip().lower()
+
+
+def term_key(lemma: str) -> str:
+    """The key a lemma is indexed under."""
+    return _GLOSS.sub("", unicodedata.normalize("NFKC", lemma)).lower()
+
+
+@dataclass(frozen=True)
+class Token:
+    """A content word: its key for matching, and where it sits in the original text."""
+
+    term: str
+    surface: str
+    pos: str
+    start: int  # offsets into the original (un-normalised) text
+    end: int
+
+
+class JapaneseTokenizer:
+    """Content-word lemmas of Japanese text, with the domain corrections applied."""
+
+    def __init__(self) -> None:
+        import fugashi
+        import unidic_lite
+
+        self._tagger = fugashi.Tagger(f"-d {unidic_lite.DICDIR}")
+        # MeCab's tagger is not re-entrant; the API may call us from a thread pool.
+        self._lock = threading.Lock()
+
+    def tokens(self, text: str) -> list[Token]:
+        normalized, origin = normalize_with_offsets(text)
+        with self._lock:
+            words = [(w.surface, w.feature.lemma, w.feature.pos1, w.feature.pos2) for w in self._tagger(normalized)]
+        raw: list[tuple[str, str, str, str, int, int]] = []
+        pos = 0
+        for surface, lemma, pos1, pos2 in words:
+            start = normalized.find(surface, pos)
+            if start < 0:  # MeCab dropped or changed a character; keep going from here
+                start = pos
+            end = start + len(surface)
+            pos = end
+            key = term_key(LEMMA_FIXES.get(surface) or lemma or surface)
+            raw.append((key, surface, pos1, pos2, start, end))
+
+        def to_original(start: int, end: int) -> tuple[int, int]:
+            if not origin:
+                return 0, 0
+            s = origin[min(start, len(origin) - 1)]
+            e = origin[end - 1] + 1 if end - 1 < len(origin) else len(text)
+            # a folded chunk may span several source characters (ｶﾞ → ガ)
+            while e < len(text) and (unicodedata.combining(text[e]) or text[e] in _HALFWIDTH_SOUND_MARKS):
+                e += 1
+            return s, e
+
+        result: list[Token] = []
+        for key, surface, pos1, pos2, start, end in raw:
+            if _is_content(key, pos1, pos2):
+                s, e = to_original(start, end)
+                result.append(Token(key, text[s:e], pos1, s, e))
+        result.extend(self._compounds(raw, to_original, text))
+        result.sort(key=lambda t: (t.start, -t.end))
+        return result
+
+    def _compounds(self, raw, to_original, text) -> list[Token]:
+        found: list[Token] = []
+        keys = [r[0] for r in raw]
+        for parts, compound in COMPOUNDS.items():
+            width = len(parts)
+            for i in range(len(keys) - width + 1):
+                if tuple(keys[i : i + width]) == parts:
+                    s, e = to_original(raw[i][4], raw[i + width - 1][5])
+                    found.append(Token(compound, text[s:e], "複合語", s, e))
+        return found
+
+    def terms(self, text: str) -> list[str]:
+        """The lemma keys of `text`, in order, repeated as often as they occur (for BM25)."""
+        return [t.term for t in self.tokens(text)]
+
+
+def _is_content(key: str, pos1: str, pos2: str) -> bool:
+    if pos1 not in _CONTENT_POS or pos2 in _DROP_POS2:
+        return False
+    if not key or key in STOP_LEMMAS or _ONLY_KANA_OR_SYMBOL_1.match(key):
+        return False
+    return any(c.isalnum() for c in key)
+
+
+@lru_cache(maxsize=1)
+def default_tokenizer() -> JapaneseTokenizer:
+    return JapaneseTokenizer()
+
+
+def check_text(text: object, *, field: str, max_chars: int) -> str:
+    """Validate user text: a non-empty string of at most `max_chars` characters."""
+    if text is None or not isinstance(text, str) or not text.strip():
+        raise EmptyTextError(field)
+    if len(text) > max_chars:
+        raise TextTooLongError(len(text), max_chars, field)
+    return text
