@@ -238,6 +238,7 @@ class Engine:
         level: str = "university",
         scope: str = "all",
         seed_filter: Callable[[Seed], bool] | None = None,
+        query_vector: np.ndarray | None = None,
     ) -> MatchResult:
         """Ranked university partners for a need, with explanations and the best in-region partner."""
         text = check_text(text, field="ニーズの本文", max_chars=self.settings.max_text_chars)
@@ -248,7 +249,8 @@ class Engine:
 
         query_tokens = self.tokenizer.tokens(text)
         query_terms = [t.term for t in query_tokens]
-        query_vector = self.encoder.encode_queries([text])[0]
+        if query_vector is None:  # batch callers (benchmarks, reports) encode many needs at once
+            query_vector = self.encoder.encode_queries([text])[0]
 
         # The unfiltered search fixes the score normalisation for every scope of this query.
         everything = hybrid_search(self.seed_index, query_vector, query_terms,

@@ -37,7 +37,7 @@ _HALFWIDTH_SOUND_MARKS = "\uff9e\uff9f"  # ﾞ ﾟ join the preceding half-width
 
 # Parts of speech that carry content (UniDic pos1), and the pos2 values inside them to drop.
 _CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
-_DROP_POS2 = {"数詞", "非自立可能", "助動詞語幹"}
+_DROP_POS2 = {"非自立可能", "助動詞語幹"}
 
 _GLOSS = re.compile(r"-[A-Za-z][A-Za-z_,\- ]*$")  # UniDic lemma glosses: シー-sea, ゲノム-Genom
 _ONLY_KANA_OR_SYMBOL_1 = re.compile(r"^[\u3041-\u309f\u30a0-\u30ffー]$")

@@ -1,0 +1,81 @@
+"""Engine results as plain JSON-ready dicts (for `--json` output and the API)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from .engine import MatchResult, NeedHit, Partner, SeedHit, Span
+from .regions import Prefecture
+
+
+def _prefecture(p: Prefecture | None) -> dict | None:
+    return None if p is None else {"code": p.code, "name": p.name, "region": p.region}
+
+
+def _spans(spans: list[Span]) -> list[dict]:
+    return [{"start": s.start, "end": s.end, "term": s.term} for s in spans]
+
+
+def seed_hit_to_dict(hit: SeedHit) -> dict:
+    seed = hit.seed
+    return {
+        "seed_id": seed.id,
+        "title": seed.title,
+        "text": seed.text,
+        "score": round(hit.score, 4),
+        "similarity": round(hit.similarity, 4),
+        "bm25": round(hit.lexical, 4),
+        "shared_terms": hit.shared_terms,
+        "highlights": _spans(hit.seed_spans),
+        "researcher": asdict(seed.researcher) if seed.researcher else None,
+        "market_areas": list(seed.market_areas),
+        "readiness": seed.readiness,
+    }
+
+
+def partner_to_dict(p: Partner) -> dict:
+    return {
+        "level": p.level,
+        "key": p.key,
+        "name": p.name,
+        "university": p.university.name,
+        "researcher": asdict(p.researcher) if p.researcher else None,
+        "prefecture": _prefecture(p.prefecture),
+        "region": p.region,
+        "cross_region": p.cross_region,
+        "distance_km": p.distance_km,
+        "score": round(p.score, 4),
+        "similarity": round(p.similarity, 4),
+        "shared_terms": p.shared_terms,
+        "explanation": p.explanation,
+        "promoted_for_cross_region": p.promoted,
+        "contact": asdict(p.contact) if p.contact else None,
+        "seeds": [seed_hit_to_dict(h) for h in p.seeds],
+    }
+
+
+def match_result_to_dict(r: MatchResult) -> dict:
+    return {
+        "need": {"text": r.text, "prefecture": _prefecture(r.prefecture), "highlights": _spans(r.need_spans)},
+        "scope": r.scope,
+        "level": r.level,
+        "partners": [partner_to_dict(p) for p in r.partners],
+        "best_in_region": partner_to_dict(r.best_in_region) if r.best_in_region else None,
+        "cross_region_count": r.cross_region_count,
+        "gain_over_local": None if r.gain_over_local is None else round(r.gain_over_local, 4),
+    }
+
+
+def need_hit_to_dict(h: NeedHit) -> dict:
+    n = h.need
+    return {
+        "need_id": n.id,
+        "title": n.title,
+        "prefecture_code": n.prefecture_code,
+        "poster": {"name": n.poster_name, "kind": n.poster_kind},
+        "score": round(h.score, 4),
+        "similarity": round(h.similarity, 4),
+        "shared_terms": h.shared_terms,
+        "cross_region": h.cross_region,
+        "distance_km": h.distance_km,
+    }

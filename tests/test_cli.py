@@ -1,0 +1,60 @@
+"""CLI smoke tests: the commands a coordinator types, over the golden corpus and the real model."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from matcher.cli import app
+
+from .conftest import GOLDEN
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, model_dir):
+    return {
+        "MATCHER_MODEL_DIR": str(model_dir),
+        "MATCHER_INDEX_DIR": str(tmp_path_factory.mktemp("index")),
+        "MATCHER_CORPUS_DIR": str(GOLDEN),
+        "COLUMNS": "200",
+    }
+
+
+def run(env, *args):
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def test_index_then_match(env):
+    built = run(env, "index")
+    assert built.exit_code == 0, built.output
+    assert "シーズ 12 件" in built.output
+    result = run(env, "match", "稲わらともみ殻をガス化したい", "--prefecture", "15", "--top-k", "3")
+    assert result.exit_code == 0, result.output
+    assert "長岡技術科学大学" in result.output
+    assert "地域内で最も近い連携先" in result.output
+    assert "窓口" in result.output
+
+
+def test_match_json(env):
+    result = run(env, "match", "町家の耐震補強", "-p", "奈良県", "--json", "--level", "researcher")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["partners"][0]["university"] == "奈良女子大学"
+    assert data["partners"][0]["researcher"]["name"] == "吉田 恵"
+    assert data["need"]["prefecture"]["region"] == "近畿"
+
+
+def test_needs_for_seed(env):
+    result = run(env, "needs-for-seed", "7", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["need_id"] == 904
+
+
+def test_bad_input_exits_with_japanese_message(env):
+    result = run(env, "match", "テスト", "--prefecture", "99")
+    assert result.exit_code == 2
+    assert "都道府県「99」が見つかりません" in result.output
+    result = run(env, "match", "   ")
+    assert result.exit_code == 2 and "空です" in result.output
+    result = run(env, "needs-for-seed", "999999")
+    assert result.exit_code == 1 and "見つかりません" in result.output

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from matcher.rank import AGGREGATIONS, Bounds, Ranked, aggregate, ensure_cross_region, fuse
+
+
+def ranked(flags, start=1.0, step=0.01):
+    return [Ranked(f"p{i}", start - i * step, cross) for i, cross in enumerate(flags)]
+
+
+def test_three_outside_partners_are_promoted_into_the_top_ten():
+    partners = ranked([False] * 12 + [True] * 5)
+    top = ensure_cross_region(partners, 10)
+    assert len(top) == 10
+    assert sum(p.cross_region for p in top) == 3
+    assert [p.key for p in top if p.promoted] == ["p12", "p13", "p14"]
+    assert [p.key for p in top[:7]] == [f"p{i}" for i in range(7)]  # the best in-region partners stay
+
+
+def test_no_promotion_when_outside_partners_are_far_below_the_cut():
+    partners = ranked([False] * 10) + [Ranked("far", 0.2, True)]
+    top = ensure_cross_region(partners, 10, tolerance=0.1)
+    assert [p.key for p in top] == [f"p{i}" for i in range(10)]
+
+
+def test_partial_promotion_takes_only_the_close_ones():
+    partners = ranked([False] * 10) + [Ranked("near", 0.90, True), Ranked("far", 0.5, True)]
+    top = ensure_cross_region(partners, 10, tolerance=0.1)
+    assert [p.key for p in top if p.cross_region] == ["near"]
+
+
+def test_lists_that_already_cross_are_untouched():
+    partners = ranked([True, False, True, False, True, False, False, False, False, False, True])
+    assert ensure_cross_region(partners, 10) == partners[:10]
+
+
+def test_short_lists_scale_the_quota():
+    partners = ranked([False] * 6 + [True] * 3)
+    top = ensure_cross_region(partners, 5)
+    assert sum(p.cross_region for p in top) == 2  # round(0.3 × 5)
+
+
+def test_bounds_normalise_and_clip():
+    bounds = Bounds.of(np.array([0.5, 0.7, 0.9]))
+    np.testing.assert_allclose(bounds.normalise(np.array([0.5, 0.9, 1.0, 0.1])), [0, 1, 1, 0])
+    assert Bounds(0, 0).normalise(np.array([0.0])).tolist() == [0.0]
+
+
+def test_fuse_weights_dense_and_lexical():
+    fused = fuse(np.array([1.0, 0.0]), np.array([0.0, 4.0]), Bounds(0, 1), Bounds(0, 4), dense_weight=0.75)
+    np.testing.assert_allclose(fused, [0.75, 0.25])
+
+
+@pytest.mark.parametrize("method", sorted(AGGREGATIONS))
+def test_every_aggregation_prefers_the_stronger_partner(method):
+    scores = aggregate({"strong": [0.9, 0.8], "weak": [0.3]}, method)
+    assert scores["strong"] > scores["weak"]
+
+
+def test_decay_keeps_one_strong_match_above_many_weak_ones():
+    scores = aggregate({"one": [1.0], "many": [0.2] * 20}, "decay")
+    assert scores["one"] > scores["many"]
