@@ -35,10 +35,13 @@ class Researcher:
     department: str | None = None
     kana: str | None = None
     position: str | None = None
+    id: int | None = None  # the database's id, where there is one
 
     @property
     def key(self) -> str:
-        """Same name and department at the same university is the same person."""
+        """The id where known; otherwise the same name and department at the same university is the same person."""
+        if self.id is not None:
+            return f"researcher:{self.id}"
         return f"{self.university}|{self.department or ''}|{self.name}"
 
 

@@ -46,10 +46,12 @@ def test_universities_are_real_and_have_a_liaison_office(corpus):
     if not master.exists():
         pytest.skip("../shared/data is not beside the project")
     with open(master, encoding="utf-8") as f:
-        known = {row["name"]: row["prefecture_code"].zfill(2) for row in csv.DictReader(f)}
+        known = {row["name"]: row["prefecture_code"].strip().zfill(2) if row["prefecture_code"].strip() else None
+                 for row in csv.DictReader(f)}
     for university in corpus.universities.values():
         assert university.name in known, university.name
-        assert known[university.name] == university.prefecture_code, university.name
+        # the MEXT list leaves many codes blank; where it has one, it must agree
+        assert known[university.name] in (None, university.prefecture_code), university.name
         assert university.liaison and university.liaison.office
 
 

@@ -1,0 +1,66 @@
+"""The FastAPI application: `create_app()` builds it; its lifespan loads the model and indexes once."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlmodel import Session
+
+from .db import make_engine, migrate
+from .errors import install_error_handlers
+from .limits_middleware import BodySizeLimit
+from .routes import health, needs, people, seeds
+from .settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+産学官連携のニーズ・シーズ マッチング API。
+
+- 自治体・中小企業がニーズを投稿すると、連携先の大学・研究者・シーズが順位付きで返ります。
+- 研究者は自分のシーズを登録・更新・取り下げでき、シーズに合うニーズを見られます。
+- 認証: `Authorization: Bearer <APIトークン>`（`matcher-admin create-account` で発行）。
+- エラーはすべて `{"error": {"code", "message", "details"}}` の形で、message は日本語です。
+- 上限: タイトル200文字、本文10,000文字、top_k 50、一覧の limit 200、リクエスト本文 256 KiB（超えると 413）。
+"""
+
+
+def create_app(settings: Settings | None = None, *, encoder=None) -> FastAPI:
+    """Build the app. `encoder` lets tests share one loaded model across apps."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from .demo import load_demo
+        from .service import MatchService
+
+        db = make_engine(settings.sqlalchemy_url)
+        migrate(db)
+        app.state.db = db
+        if settings.load_demo:
+            with Session(db) as session:
+                load_demo(session)
+        model = encoder
+        if model is None:
+            from matcher.embed import Encoder
+
+            model = Encoder(settings.model_dir, threads=settings.threads)
+        with Session(db) as session:
+            app.state.service = MatchService.start(session, model, settings.resolved_index_dir)
+        yield
+        db.dispose()
+
+    app = FastAPI(title="産学官連携 ニーズ・シーズ マッチング API", version="1.0.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(needs.router)
+    api.include_router(seeds.router)
+    api.include_router(people.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,31 @@
+"""Alembic environment: runs on the connection that api.db.migrate() passes in,
+or on MATCHER_DATABASE_URL / DATABASE_URL when alembic is run by hand."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+target_metadata = SQLModel.metadata
+
+
+def run() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        from api.db import make_engine
+        from api.settings import get_settings
+
+        with make_engine(get_settings().sqlalchemy_url).begin() as connection:
+            _run_on(connection)
+    else:
+        _run_on(connection)
+
+
+def _run_on(connection) -> None:
+    # render_as_batch lets ALTER TABLE work on SQLite in later migrations
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()

@@ -1,0 +1,310 @@
+"""Tables and API shapes, one SQLModel family per entity: Base / Create / Update / table / Public.
+
+- Create and Update models validate input and reject unknown fields.
+- Table models do not validate; rows are only built from validated input.
+- Public models carry no private field: token hashes, owner ids where they
+  would leak, and researcher contact details are never in them. Contact
+  details reach a reader only through `ResearcherPublic.contact`, filled per
+  field by the visibility the researcher chose (APPI: showing a researcher's
+  e-mail to a company is a third-party provision and needs consent, so
+  private is the default).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import ConfigDict, field_validator
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from matcher.regions import default_prefectures
+
+from .limits import KEYWORD_MAX_CHARS, KEYWORDS_MAX, NAME_MAX_CHARS, TEXT_MAX_CHARS, TITLE_MAX_CHARS
+
+MARKET_AREAS = tuple(f"M{i}" for i in range(1, 10))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)  # SQLModel's UTCDateTime stores it as UTC on SQLite and PostgreSQL alike
+
+
+class OrgKind(StrEnum):
+    university = "university"
+    municipality = "municipality"
+    company = "company"
+    other = "other"
+
+
+class Role(StrEnum):
+    poster = "poster"  # a municipality or SME that posts needs
+    researcher = "researcher"
+    coordinator = "coordinator"
+    admin = "admin"
+
+
+class ContactVisibility(StrEnum):
+    public = "public"
+    registered = "registered"  # signed-in users only
+    private = "private"
+
+
+class SeedVisibility(StrEnum):
+    public = "public"
+    registered = "registered"
+    private = "private"  # a draft only its researcher sees; never matched
+
+
+class NeedVisibility(StrEnum):
+    public = "public"
+    confidential = "confidential"  # only its poster (and coordinators, admins) see it
+
+
+class Status(StrEnum):
+    active = "active"
+    withdrawn = "withdrawn"
+
+
+class Readiness(StrEnum):
+    basic = "基礎研究"
+    applied = "応用研究"
+    demonstration = "実証段階"
+    practical = "実用化段階"
+
+
+class Collaboration(StrEnum):
+    joint = "共同研究"
+    contract = "受託研究"
+    consultation = "技術相談"
+    trial = "実証試験"
+    training = "人材育成"
+
+
+FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _check_prefecture(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return default_prefectures().get(value).code  # raises the Japanese UnknownPrefectureError (a ValueError)
+
+
+def _check_market_areas(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    unknown = [v for v in values if v not in MARKET_AREAS]
+    if unknown:
+        raise ValueError(f"市場領域 {unknown} は使えません。M1〜M9 で指定してください。")
+    return sorted(set(values), key=values.index)
+
+
+def _check_keywords(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    cleaned = [v.strip() for v in values if v and v.strip()]
+    if len(cleaned) > KEYWORDS_MAX or any(len(v) > KEYWORD_MAX_CHARS for v in cleaned):
+        raise ValueError(f"キーワードは{KEYWORDS_MAX}個まで、1つ{KEYWORD_MAX_CHARS}文字以内です。")
+    return cleaned
+
+
+# ---- organisations -------------------------------------------------------
+class OrganisationBase(SQLModel):
+    name: str = Field(min_length=1, max_length=NAME_MAX_CHARS, index=True)
+    kind: OrgKind
+    prefecture_code: str = Field(max_length=2)
+    name_en: str | None = Field(default=None, max_length=NAME_MAX_CHARS)
+    liaison_office: str | None = Field(default=None, max_length=NAME_MAX_CHARS)
+    liaison_url: str | None = Field(default=None, max_length=500)
+    liaison_email: str | None = Field(default=None, max_length=254)
+    liaison_phone: str | None = Field(default=None, max_length=40)
+
+
+class OrganisationCreate(OrganisationBase):
+    model_config = FORBID
+    _prefecture = field_validator("prefecture_code", mode="before")(_check_prefecture)
+
+
+class Organisation(OrganisationBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OrganisationPublic(OrganisationBase):
+    id: int
+
+
+# ---- accounts and tokens -------------------------------------------------
+class AccountBase(SQLModel):
+    name: str = Field(min_length=1, max_length=NAME_MAX_CHARS)
+    role: Role
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+
+
+class Account(AccountBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    disabled: bool = False
+
+
+class AccountPublic(AccountBase):
+    id: int
+    researcher_id: int | None = None
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token; only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    label: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+# ---- researchers ---------------------------------------------------------
+class ResearcherBase(SQLModel):
+    name: str = Field(min_length=1, max_length=NAME_MAX_CHARS)
+    kana: str | None = Field(default=None, max_length=NAME_MAX_CHARS)
+    department: str | None = Field(default=None, max_length=NAME_MAX_CHARS)
+    position: str | None = Field(default=None, max_length=50)
+
+
+class ResearcherContact(SQLModel):
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    email_visibility: ContactVisibility = ContactVisibility.private
+    phone_visibility: ContactVisibility = ContactVisibility.private
+
+
+class ResearcherCreate(ResearcherBase, ResearcherContact):
+    model_config = FORBID
+    organisation_id: int
+
+
+class ResearcherUpdate(SQLModel):
+    model_config = FORBID
+    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX_CHARS)
+    kana: str | None = Field(default=None, max_length=NAME_MAX_CHARS)
+    department: str | None = Field(default=None, max_length=NAME_MAX_CHARS)
+    position: str | None = Field(default=None, max_length=50)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    email_visibility: ContactVisibility | None = None
+    phone_visibility: ContactVisibility | None = None
+
+
+class Researcher(ResearcherBase, ResearcherContact, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id", unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ContactPublic(SQLModel):
+    """Only the fields this reader may see; the others are absent (null)."""
+
+    email: str | None = None
+    phone: str | None = None
+
+
+class ResearcherPublic(ResearcherBase):
+    id: int
+    organisation_id: int
+    contact: ContactPublic = ContactPublic()
+
+
+# ---- seeds -----------------------------------------------------------------
+class SeedBase(SQLModel):
+    title: str = Field(min_length=1, max_length=TITLE_MAX_CHARS)
+    summary: str = Field(default="", max_length=TEXT_MAX_CHARS)
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    market_areas: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    readiness: Readiness | None = None
+    visibility: SeedVisibility = SeedVisibility.public
+
+
+class SeedCreate(SeedBase):
+    model_config = FORBID
+    researcher_id: int | None = None  # researchers omit it (their own); admins name one
+    _keywords = field_validator("keywords")(_check_keywords)
+    _areas = field_validator("market_areas")(_check_market_areas)
+
+
+class SeedUpdate(SQLModel):
+    model_config = FORBID
+    title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX_CHARS)
+    summary: str | None = Field(default=None, max_length=TEXT_MAX_CHARS)
+    keywords: list[str] | None = None
+    market_areas: list[str] | None = None
+    readiness: Readiness | None = None
+    visibility: SeedVisibility | None = None
+    _keywords = field_validator("keywords")(_check_keywords)
+    _areas = field_validator("market_areas")(_check_market_areas)
+
+
+class Seed(SeedBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    researcher_id: int = Field(foreign_key="researcher.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)  # the university
+    status: Status = Status.active
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SeedPublic(SeedBase):
+    id: int
+    researcher_id: int
+    organisation_id: int
+    university: str
+    prefecture_code: str
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+
+
+# ---- needs -----------------------------------------------------------------
+class NeedBase(SQLModel):
+    title: str = Field(min_length=1, max_length=TITLE_MAX_CHARS)
+    description: str = Field(min_length=1, max_length=TEXT_MAX_CHARS)
+    prefecture_code: str = Field(max_length=2)
+    market_areas: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    collaboration: Collaboration | None = None
+    visibility: NeedVisibility = NeedVisibility.public
+
+
+class NeedCreate(NeedBase):
+    model_config = FORBID
+    _prefecture = field_validator("prefecture_code", mode="before")(_check_prefecture)
+    _areas = field_validator("market_areas")(_check_market_areas)
+
+
+class NeedUpdate(SQLModel):
+    model_config = FORBID
+    title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX_CHARS)
+    description: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX_CHARS)
+    prefecture_code: str | None = None
+    market_areas: list[str] | None = None
+    collaboration: Collaboration | None = None
+    visibility: NeedVisibility | None = None
+    _prefecture = field_validator("prefecture_code", mode="before")(_check_prefecture)
+    _areas = field_validator("market_areas")(_check_market_areas)
+
+
+class Need(NeedBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    owner_account_id: int = Field(foreign_key="account.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    status: Status = Status.active
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class NeedPublic(NeedBase):
+    id: int
+    organisation_id: int | None
+    poster: str | None  # the posting organisation's name
+    status: Status
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,60 @@
+"""Engine results and table rows → public API shapes, with researcher contacts filtered per reader."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from matcher.engine import MatchResult
+from matcher.serialize import match_result_to_dict
+
+from .models import (Account, ContactPublic, ContactVisibility, Need, NeedPublic, Organisation, Researcher,
+                     ResearcherPublic, Role, Seed, SeedPublic)
+from .schemas import MatchOut
+
+
+def _may_see(visibility: ContactVisibility, researcher: Researcher, reader: Account | None) -> bool:
+    if reader is not None and (reader.role == Role.admin or reader.id == researcher.account_id):
+        return True
+    if visibility == ContactVisibility.public:
+        return True
+    return visibility == ContactVisibility.registered and reader is not None
+
+
+def researcher_public(researcher: Researcher, reader: Account | None) -> ResearcherPublic:
+    contact = ContactPublic(
+        email=researcher.email if _may_see(researcher.email_visibility, researcher, reader) else None,
+        phone=researcher.phone if _may_see(researcher.phone_visibility, researcher, reader) else None,
+    )
+    return ResearcherPublic(id=researcher.id, organisation_id=researcher.organisation_id, name=researcher.name,
+                            kana=researcher.kana, department=researcher.department, position=researcher.position,
+                            contact=contact)
+
+
+def seed_public(session: Session, seed: Seed) -> SeedPublic:
+    org = session.get(Organisation, seed.organisation_id)
+    return SeedPublic(**seed.model_dump(), university=org.name, prefecture_code=org.prefecture_code)
+
+
+def need_public(session: Session, need: Need) -> NeedPublic:
+    org = session.get(Organisation, need.organisation_id) if need.organisation_id else None
+    return NeedPublic(**need.model_dump(), poster=org.name if org else None)
+
+
+def match_out(session: Session, result: MatchResult, reader: Account, need_id: int | None = None) -> MatchOut:
+    data = match_result_to_dict(result)
+    cache: dict[int, ResearcherPublic | None] = {}
+
+    def researcher(record: dict | None) -> ResearcherPublic | None:
+        if not record or record.get("id") is None:
+            return None
+        rid = record["id"]
+        if rid not in cache:
+            row = session.get(Researcher, rid)
+            cache[rid] = researcher_public(row, reader) if row else None
+        return cache[rid]
+
+    for partner in [*data["partners"], *([data["best_in_region"]] if data["best_in_region"] else [])]:
+        partner["researcher"] = researcher(partner["researcher"])
+        for hit in partner["seeds"]:
+            hit["researcher"] = researcher(hit["researcher"])
+    return MatchOut(need_id=need_id, **data)

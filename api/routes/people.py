@@ -1,0 +1,100 @@
+"""Organisations, researchers and the signed-in account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from sqlmodel import func, select
+
+from .. import access
+from ..deps import AccountDep, SessionDep, require_roles
+from ..errors import ApiError, ErrorResponse, not_found
+from ..limits import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
+from ..models import (Account, AccountPublic, OrgKind, Organisation, OrganisationCreate, OrganisationPublic,
+                      Researcher, ResearcherCreate, ResearcherPublic, ResearcherUpdate, Role, Seed)
+from ..present import researcher_public
+from ..schemas import Page
+
+router = APIRouter(tags=["people"], responses={
+    401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
+    422: {"model": ErrorResponse}})
+
+Admin = Annotated[Account, require_roles(Role.admin)]
+
+
+@router.get("/me", operation_id="get_me", response_model=AccountPublic)
+def get_me(session: SessionDep, account: AccountDep) -> AccountPublic:
+    me = access.researcher_of(session, account)
+    return AccountPublic(**account.model_dump(), researcher_id=me.id if me else None)
+
+
+@router.get("/organisations", operation_id="list_organisations", response_model=Page[OrganisationPublic])
+def list_organisations(session: SessionDep, _: AccountDep, kind: OrgKind | None = None,
+                       limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
+                       offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Page[OrganisationPublic]:
+    query = select(Organisation)
+    if kind is not None:
+        query = query.where(Organisation.kind == kind)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Organisation.id).offset(offset).limit(limit)).all()
+    return Page(items=[OrganisationPublic.model_validate(o, from_attributes=True) for o in rows],
+                total=total, limit=limit, offset=offset)
+
+
+@router.get("/organisations/{organisation_id}", operation_id="get_organisation", response_model=OrganisationPublic)
+def get_organisation(organisation_id: int, session: SessionDep, _: AccountDep) -> OrganisationPublic:
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise not_found("組織", organisation_id)
+    return OrganisationPublic.model_validate(org, from_attributes=True)
+
+
+@router.post("/organisations", operation_id="create_organisation", status_code=status.HTTP_201_CREATED,
+             response_model=OrganisationPublic)
+def create_organisation(body: OrganisationCreate, request: Request, session: SessionDep, _: Admin) -> OrganisationPublic:
+    org = Organisation(**body.model_dump())
+    session.add(org)
+    session.commit()
+    session.refresh(org)
+    request.app.state.service.organisation_changed(org)
+    return OrganisationPublic.model_validate(org, from_attributes=True)
+
+
+@router.post("/researchers", operation_id="create_researcher", status_code=status.HTTP_201_CREATED,
+             response_model=ResearcherPublic)
+def create_researcher(body: ResearcherCreate, session: SessionDep, account: Admin) -> ResearcherPublic:
+    org = session.get(Organisation, body.organisation_id)
+    if org is None or org.kind != OrgKind.university:
+        raise ApiError(422, "validation_error", "研究者の所属には、登録済みの大学を指定してください。")
+    researcher = Researcher(**body.model_dump())
+    session.add(researcher)
+    session.commit()
+    session.refresh(researcher)
+    return researcher_public(researcher, account)
+
+
+@router.get("/researchers/{researcher_id}", operation_id="get_researcher", response_model=ResearcherPublic)
+def get_researcher(researcher_id: int, session: SessionDep, account: AccountDep) -> ResearcherPublic:
+    researcher = session.get(Researcher, researcher_id)
+    if researcher is None:
+        raise not_found("研究者", researcher_id)
+    return researcher_public(researcher, account)
+
+
+@router.patch("/researchers/{researcher_id}", operation_id="update_researcher", response_model=ResearcherPublic)
+def update_researcher(researcher_id: int, body: ResearcherUpdate, request: Request, session: SessionDep,
+                      account: AccountDep) -> ResearcherPublic:
+    """研究者情報と連絡先の公開範囲（項目ごと: public / registered / private）を変更する。"""
+    researcher = access.writable_researcher(session, account, researcher_id)
+    for field, value in body.model_dump(exclude_unset=True).items():
+        if value is None and field in {"name", "email_visibility", "phone_visibility"}:
+            continue
+        setattr(researcher, field, value)
+    session.add(researcher)
+    session.commit()
+    session.refresh(researcher)
+    # the researcher's name and department appear in match results
+    for seed in session.exec(select(Seed).where(Seed.researcher_id == researcher.id)).all():
+        request.app.state.service.seed_changed(session, seed)
+    return researcher_public(researcher, account)
