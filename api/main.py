@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, *, encoder=None) -> FastAPI:
         app.state.db = db
         if settings.load_demo:
             with Session(db) as session:
-                load_demo(session)
+                load_demo(session, settings.corpus_dir)
         model = encoder
         if model is None:
             from matcher.embed import Encoder

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from matcher.corpus import CORPUS_DIR
 from matcher.embed import DEFAULT_MODEL_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +23,8 @@ class Settings(BaseSettings):
     model_dir: Path = DEFAULT_MODEL_DIR
     index_dir: Path | None = None  # default: data_dir / "index"
     threads: int = 2
-    load_demo: bool = False  # load corpora/ into an empty database at start-up
+    load_demo: bool = False  # load the corpus into the database at start-up (idempotent)
+    corpus_dir: Path = CORPUS_DIR
 
     max_body_bytes: int = 256 * 1024  # larger request bodies get 413
 
