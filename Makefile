@@ -1,19 +1,26 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    venv + dependencies + model + index, then the main job
-#   make test   venv + dependencies + model, then the test suite
+#   make run    venv + dependencies + model, then the API server on 127.0.0.1:8000 with the demo corpus loaded
+#   make test   venv + dependencies + model + a PostgreSQL server for the API tests, then the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL_DIR := models/multilingual-e5-small
 
-.PHONY: run test setup index bench bench-all clean-index
+.PHONY: run test setup demo bench clean-index
 
 run: setup
+	$(BIN)/matcher-admin serve --load-demo --host 127.0.0.1 --port 8000
+
+# The API tests run on SQLite and on PostgreSQL; scripts/postgres.sh installs and starts a
+# private server on loopback. Where it cannot (no apt, not root), those tests skip, unless
+# REQUIRE_POSTGRES=1 (set by .ci/run) makes them fail.
+test: setup
+	MATCHER_TEST_POSTGRES_URL="$$(scripts/postgres.sh || true)" $(BIN)/pytest
+
+# The engine alone, from the command line: ranked partners for the demo needs.
+demo: setup
 	$(BIN)/matcher index
 	$(BIN)/matcher demo --limit 5
-
-test: setup
-	$(BIN)/pytest
 
 setup: $(VENV)/.installed $(MODEL_DIR)/modules.json
 

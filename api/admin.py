@@ -37,8 +37,24 @@ def serve(
     settings = get_settings()
     if load_demo:
         settings = settings.model_copy(update={"load_demo": True})
+        _offer_demo_coordinator()
     console.print(f"API: http://{host}:{port}/api/v1  ドキュメント: http://{host}:{port}/docs")
     uvicorn.run(create_app(settings), host=host, port=port)
+
+
+def _offer_demo_coordinator() -> None:
+    """On a demo database with no coordinator yet, create one and show its token once."""
+    from sqlmodel import select
+
+    with _session() as session:
+        if session.exec(select(Account).where(Account.role == Role.coordinator)).first() is not None:
+            return
+        account = Account(name="デモ コーディネーター", role=Role.coordinator)
+        session.add(account)
+        session.commit()
+        token = issue_token(session, account, label="demo coordinator")
+    console.print(f"デモ用コーディネーターのAPIトークン（この一度だけ表示）: [bold]{token}[/bold]")
+    console.print(f"  例: curl -H 'Authorization: Bearer {token}' http://127.0.0.1:8000/api/v1/needs")
 
 
 @app.command("load-demo")

@@ -44,7 +44,8 @@ class Encoder:
         self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         self.model_dir = model_dir
         self.batch_size = batch_size
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self.name = model_dir.name
         prompts = getattr(self.model, "prompts", {}) or {}
         self._prompt_names = ("query" if "query" in prompts else None, "passage" if "passage" in prompts else None)

@@ -50,37 +50,42 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, dense_bounds: Bounds, lexical_b
 
 
 # ---- aggregation -------------------------------------------------------
-# A partner's score from its seeds' scores (sorted, best first). Each rule is
-# one line so the benchmark can compare them; `engine.AGGREGATION` names the
-# one chosen by the need→university benchmark.
+# A partner's score from its seeds' fused scores (sorted, best first). The
+# rules sit side by side so that `bench need2univ` can compare them; the
+# engine's setting names the one it chose (README, "Benchmarks").
 
 def _max(scores: Sequence[float]) -> float:
+    """The best seed alone."""
     return scores[0]
 
 
+def _top(k: int) -> Callable[[Sequence[float]], float]:
+    """Mean over k slots of the k best seeds (missing seeds count 0), in [0, 1].
+
+    Depth up to k rewards a partner with several matching seeds over one
+    lucky hit; the cap at k stops sheer size from winning beyond that."""
+    def rule(scores: Sequence[float]) -> float:
+        return float(sum(scores[:k])) / k
+    return rule
+
+
 def _decay(scores: Sequence[float], rate: float = 0.5, depth: int = 5) -> float:
-    """Best seed plus a halving share of the next ones, normalised back to [0, 1]:
-    a partner with several good seeds edges out one lucky hit, but breadth alone
-    (many weak seeds) cannot beat one strong match."""
-    weights = [rate**i for i in range(min(depth, len(scores)))]
+    """Best seed plus a halving share of the next ones, normalised to [0, 1]."""
     full = sum(rate**i for i in range(depth))
-    return sum(w * s for w, s in zip(weights, scores)) / full
+    return sum(rate**i * s for i, s in enumerate(scores[:depth])) / full
 
 
-def _mean_top3(scores: Sequence[float]) -> float:
-    top = scores[:3]
-    return sum(top) / 3
-
-
-def _sum_all(scores: Sequence[float]) -> float:
+def _sum(scores: Sequence[float]) -> float:
+    """Every candidate seed counts: closest to the popularity baseline."""
     return float(sum(scores))
 
 
 AGGREGATIONS: dict[str, Callable[[Sequence[float]], float]] = {
     "max": _max,
+    "top3": _top(3),
+    "top10": _top(10),
     "decay": _decay,
-    "mean_top3": _mean_top3,
-    "sum": _sum_all,
+    "sum": _sum,
 }
 
 

@@ -57,6 +57,7 @@ def test_every_aggregation_prefers_the_stronger_partner(method):
     assert scores["strong"] > scores["weak"]
 
 
-def test_decay_keeps_one_strong_match_above_many_weak_ones():
-    scores = aggregate({"one": [1.0], "many": [0.2] * 20}, "decay")
-    assert scores["one"] > scores["many"]
+def test_top10_counts_depth_up_to_ten_seeds_only():
+    scores = aggregate({"one": [1.0], "three": [0.9, 0.8, 0.7], "huge": [0.1] * 500}, "top10")
+    assert scores["three"] > scores["one"] > scores["huge"]
+    assert all(0 <= s <= 1 for s in scores.values())

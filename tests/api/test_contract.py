@@ -20,7 +20,7 @@ def current_schema() -> dict:
 
 def test_openapi_matches_snapshot():
     schema = current_schema()
-    if os.environ.get("UPDATE_OPENAPI_SNAPSHOT") == "1" or not SNAPSHOT.exists():
+    if os.environ.get("UPDATE_OPENAPI_SNAPSHOT") == "1":
         SNAPSHOT.write_text(json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     expected = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     assert schema == expected, "OpenAPI changed: review, then re-run with UPDATE_OPENAPI_SNAPSHOT=1"
