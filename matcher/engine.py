@@ -35,11 +35,12 @@ SCOPES = ("all", "cross-region", "in-region")
 class EngineSettings:
     candidates: int = DEFAULT_CANDIDATES  # per retriever, per query
     dense_weight: float = 0.5
-    # chosen by `bench need2univ` (README, "Benchmarks"): mean of the 10 best seeds
-    aggregation: str = "top10"
+    # chosen by `bench need2univ` (README, "Benchmarks"): root mean square of the 10 best seeds
+    aggregation: str = "rms10"
+    min_shared_idf: float = 1.5  # a shared term shown to users must be rarer than this (BM25 idf)
     min_cross_share: float = 0.3  # of the first `cross_window` partners
     cross_window: int = 10
-    cross_tolerance: float = 0.1  # in fused-score units, below the cut
+    cross_tolerance: float = 0.25  # an outside partner within 25% below the cut may be promoted
     max_text_chars: int = 20_000
     max_top_k: int = 50
     seeds_per_partner: int = 3
@@ -404,7 +405,8 @@ class Engine:
     def _shared_terms(self, query_terms: set[str], collection: Collection, item_id: int) -> list[str]:
         """Terms the query shares with an item, most telling (highest idf) first."""
         doc_terms = collection.lexical.terms_of(item_id)
-        shared = [(t, collection.lexical.idf(t)) for t in query_terms if t in doc_terms]
+        shared = [(t, collection.lexical.idf(t)) for t in query_terms if t in doc_terms and _telling(t)]
+        shared = [(t, idf) for t, idf in shared if idf >= self.settings.min_shared_idf]
         shared.sort(key=lambda tw: (-tw[1], tw[0]))
         return [t for t, _ in shared[: self.settings.shared_terms_shown]]
 
@@ -416,6 +418,11 @@ def _both(a, b):
     if b is None:
         return a
     return lambda x: a(x) and b(x)
+
+
+def _telling(term: str) -> bool:
+    """A term worth showing as a reason: not a bare number, not a lone ASCII letter."""
+    return not term.replace(".", "").isdigit() and not (term.isascii() and len(term) <= 1)
 
 
 def _relation(a: Prefecture | None, b: Prefecture | None, prefectures: PrefectureTable):

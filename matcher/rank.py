@@ -69,6 +69,17 @@ def _top(k: int) -> Callable[[Sequence[float]], float]:
     return rule
 
 
+def _rms(k: int) -> Callable[[Sequence[float]], float]:
+    """Root mean square over k slots of the k best seeds (missing seeds count 0), in [0, 1].
+
+    Like _top, depth counts, but squaring makes one strong seed outweigh
+    several weak ones: a small university with the one right seed is not
+    buried under a large one with ten loosely related seeds."""
+    def rule(scores: Sequence[float]) -> float:
+        return (float(sum(s * s for s in scores[:k])) / k) ** 0.5
+    return rule
+
+
 def _decay(scores: Sequence[float], rate: float = 0.5, depth: int = 5) -> float:
     """Best seed plus a halving share of the next ones, normalised to [0, 1]."""
     full = sum(rate**i for i in range(depth))
@@ -84,6 +95,7 @@ AGGREGATIONS: dict[str, Callable[[Sequence[float]], float]] = {
     "max": _max,
     "top3": _top(3),
     "top10": _top(10),
+    "rms10": _rms(10),
     "decay": _decay,
     "sum": _sum,
 }
@@ -104,12 +116,13 @@ class Ranked:
 
 
 def ensure_cross_region(ranked: Sequence[Ranked], top_k: int, *, min_share: float = 0.3,
-                        window: int = 10, tolerance: float = 0.1) -> list[Ranked]:
+                        window: int = 10, tolerance: float = 0.25) -> list[Ranked]:
     """Top-k of `ranked` (best first), with enough partners from outside the need's region.
 
     Within the first `window` places, at least round(min_share × window) partners
     come from outside the need's region, whenever such partners score within
-    `tolerance` of the cut (the score of the last place). They replace the
+    `tolerance` of the cut (the score of the last place), as a share of it:
+    relative, so it holds whatever scale the aggregation gives. They replace the
     lowest in-region partners and are marked `promoted`. If no outside partner
     is close enough, the list stays as the scores made it: the guarantee never
     shows a poor match.
@@ -121,7 +134,7 @@ def ensure_cross_region(ranked: Sequence[Ranked], top_k: int, *, min_share: floa
     if window == 0 or have >= wanted:
         return head
     cut = head[window - 1].score
-    waiting = [r for r in ranked[window:] if r.cross_region and r.score >= cut - tolerance][: wanted - have]
+    waiting = [r for r in ranked[window:] if r.cross_region and r.score >= cut * (1 - tolerance)][: wanted - have]
     if not waiting:
         return head
     # make room by dropping the lowest in-region partners of the window

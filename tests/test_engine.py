@@ -71,10 +71,10 @@ def test_best_in_region_is_reported_beside_a_cross_region_list(golden_engine):
 
 
 def test_cross_region_guarantee_promotes_close_outside_partners(encoder):
-    # Twelve in-region seeds that match about equally, and three outside ones just below them.
+    # Twelve in-region seeds that match about equally, and three outside ones (identical, so they tie) near them.
     seeds = [Seed(id=i, title=f"もみ殻の燃料化技術 第{i}報", summary="もみ殻を固めて燃料にする。",
                   university=f"地元大学{i}", prefecture_code="15") for i in range(1, 13)]
-    seeds += [Seed(id=100 + i, title=f"もみ殻の燃料利用 事例{i}", summary="もみ殻を燃料に使う。",
+    seeds += [Seed(id=100 + i, title="もみ殻の燃料利用の事例", summary="もみ殻を燃料に使う。",
                    university=f"遠方大学{i}", prefecture_code=code) for i, code in enumerate(["01", "40", "47"], 1)]
     engine = Engine(encoder)
     engine.sync_seeds(seeds)

@@ -19,14 +19,14 @@ def test_three_outside_partners_are_promoted_into_the_top_ten():
 
 def test_no_promotion_when_outside_partners_are_far_below_the_cut():
     partners = ranked([False] * 10) + [Ranked("far", 0.2, True)]
-    top = ensure_cross_region(partners, 10, tolerance=0.1)
+    top = ensure_cross_region(partners, 10, tolerance=0.25)
     assert [p.key for p in top] == [f"p{i}" for i in range(10)]
 
 
 def test_partial_promotion_takes_only_the_close_ones():
     partners = ranked([False] * 10) + [Ranked("near", 0.90, True), Ranked("far", 0.5, True)]
-    top = ensure_cross_region(partners, 10, tolerance=0.1)
-    assert [p.key for p in top if p.cross_region] == ["near"]
+    top = ensure_cross_region(partners, 10, tolerance=0.25)
+    assert [p.key for p in top if p.cross_region] == ["near"]  # cut 0.91: 0.90 is within 25%, 0.5 is not
 
 
 def test_lists_that_already_cross_are_untouched():
