@@ -63,7 +63,7 @@ def load_demo_command() -> None:
     from .demo import load_demo
 
     with _session() as session:
-        added = load_demo(session)
+        added = load_demo(session, get_settings().corpus_dir)
     console.print("追加: " + "、".join(f"{k} {v}" for k, v in added.items()))
 
 
