@@ -23,6 +23,7 @@ demo: setup
 	$(BIN)/matcher demo --limit 5
 
 setup: $(VENV)/.installed $(MODEL_DIR)/modules.json
+	scripts/system-deps.sh
 
 # torch first, pinned to the local CPU wheel: anything looser pulls GBs of CUDA packages.
 $(VENV)/.installed: pyproject.toml

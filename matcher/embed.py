@@ -66,7 +66,8 @@ class Encoder:
 
     def windows(self, text: str) -> list[tuple[str, int]]:
         """The text cut into windows that fit the model, with each window's token count."""
-        enc = self.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        # verbose=False: counting a long text is the point here, not a mistake to warn about
+        enc = self.model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         offsets = enc["offset_mapping"]
         n = len(offsets)
         if n <= self.window_tokens:
