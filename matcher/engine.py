@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import IndexFormatError, InvalidInputError, NotFoundError
 from .index import Collection, fingerprint
-from .rank import Bounds, Ranked, aggregate, ensure_cross_region
+from .rank import Ranked, aggregate, ensure_cross_region
 from .records import Liaison, Need, Researcher, Seed, University
 from .regions import Prefecture, PrefectureTable, default_prefectures
 from .search import DEFAULT_CANDIDATES, Candidates, hybrid_search

@@ -131,7 +131,7 @@ class JapaneseTokenizer:
             return s, e
 
         result: list[Token] = []
-        for key, surface, pos1, pos2, start, end in raw:
+        for key, _surface, pos1, pos2, start, end in raw:
             if _is_content(key, pos1, pos2):
                 s, e = to_original(start, end)
                 result.append(Token(key, text[s:e], pos1, s, e))

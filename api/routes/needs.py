@@ -10,10 +10,11 @@ from sqlmodel import func, or_, select
 from matcher.regions import default_prefectures
 
 from .. import access
+from ..crud import apply_changes, save
 from ..deps import AccountDep, SessionDep, require_roles
 from ..errors import ErrorResponse
 from ..limits import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
-from ..models import Account, Need, NeedCreate, NeedPublic, NeedUpdate, NeedVisibility, Role, Status, utcnow
+from ..models import Account, Need, NeedCreate, NeedPublic, NeedUpdate, NeedVisibility, Role, Status
 from ..present import match_out, need_public
 from ..schemas import MatchOptions, MatchOut, Page
 
@@ -56,9 +57,7 @@ def run_match(request: Request, session, account: Account, need: Need, options: 
 def create_need(body: NeedCreate, request: Request, session: SessionDep, account: Poster) -> NeedCreated:
     """ニーズを投稿し、その場で連携先候補（大学）を受け取る。"""
     need = Need(**body.model_dump(), owner_account_id=account.id, organisation_id=account.organisation_id)
-    session.add(need)
-    session.commit()
-    session.refresh(need)
+    save(session, need)
     request.app.state.service.need_changed(session, need)
     match = run_match(request, session, account, need, MatchOptions())
     return NeedCreated(**need_public(session, need).model_dump(), match=match)
@@ -89,14 +88,8 @@ def get_need(need_id: int, session: SessionDep, account: AccountDep) -> NeedPubl
 @router.patch("/{need_id}", operation_id="update_need", response_model=NeedPublic)
 def update_need(need_id: int, body: NeedUpdate, request: Request, session: SessionDep, account: AccountDep) -> NeedPublic:
     need = access.writable_need(session, account, need_id)
-    for field, value in body.model_dump(exclude_unset=True).items():
-        if value is None and field in {"title", "description", "prefecture_code", "market_areas", "visibility"}:
-            continue  # null does not erase a required field
-        setattr(need, field, value)
-    need.updated_at = utcnow()
-    session.add(need)
-    session.commit()
-    session.refresh(need)
+    apply_changes(need, body, not_nullable={"title", "description", "prefecture_code", "market_areas", "visibility"})
+    save(session, need)
     request.app.state.service.need_changed(session, need)
     return need_public(session, need)
 
@@ -106,10 +99,7 @@ def withdraw_need(need_id: int, request: Request, session: SessionDep, account: 
     """ニーズを取り下げる（記録は残し、照合の対象から外す）。"""
     need = access.writable_need(session, account, need_id)
     need.status = Status.withdrawn
-    need.updated_at = utcnow()
-    session.add(need)
-    session.commit()
-    session.refresh(need)
+    save(session, need)
     request.app.state.service.need_changed(session, need)
     return need_public(session, need)
 

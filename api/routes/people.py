@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 from sqlmodel import func, select
 
 from .. import access
+from ..crud import apply_changes, save
 from ..deps import AccountDep, SessionDep, require_roles
 from ..errors import ApiError, ErrorResponse, not_found
 from ..limits import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
@@ -87,13 +88,8 @@ def update_researcher(researcher_id: int, body: ResearcherUpdate, request: Reque
                       account: AccountDep) -> ResearcherPublic:
     """研究者情報と連絡先の公開範囲（項目ごと: public / registered / private）を変更する。"""
     researcher = access.writable_researcher(session, account, researcher_id)
-    for field, value in body.model_dump(exclude_unset=True).items():
-        if value is None and field in {"name", "email_visibility", "phone_visibility"}:
-            continue
-        setattr(researcher, field, value)
-    session.add(researcher)
-    session.commit()
-    session.refresh(researcher)
+    apply_changes(researcher, body, not_nullable={"name", "email_visibility", "phone_visibility"})
+    save(session, researcher)
     # the researcher's name and department appear in match results
     for seed in session.exec(select(Seed).where(Seed.researcher_id == researcher.id)).all():
         request.app.state.service.seed_changed(session, seed)

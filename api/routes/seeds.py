@@ -10,10 +10,11 @@ from sqlmodel import func, or_, select
 from matcher.serialize import need_hit_to_dict
 
 from .. import access
+from ..crud import apply_changes, save
 from ..deps import AccountDep, SessionDep, require_roles
 from ..errors import ApiError, ErrorResponse, forbidden
 from ..limits import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, TOP_K_MAX
-from ..models import Account, Organisation, Researcher, Role, Seed, SeedCreate, SeedPublic, SeedUpdate, SeedVisibility, Status, utcnow
+from ..models import Account, Organisation, Researcher, Role, Seed, SeedCreate, SeedPublic, SeedUpdate, SeedVisibility, Status
 from ..present import seed_public
 from ..service import seed_record
 from ..schemas import NeedHitOut, Page
@@ -43,9 +44,7 @@ def create_seed(body: SeedCreate, request: Request, session: SessionDep, account
             raise ApiError(422, "validation_error", f"研究者（ID: {body.researcher_id}）が見つかりません。")
     seed = Seed(**body.model_dump(exclude={"researcher_id"}), researcher_id=researcher.id,
                 organisation_id=researcher.organisation_id)
-    session.add(seed)
-    session.commit()
-    session.refresh(seed)
+    save(session, seed)
     request.app.state.service.seed_changed(session, seed)
     return seed_public(session, seed)
 
@@ -76,14 +75,8 @@ def get_seed(seed_id: int, session: SessionDep, account: AccountDep) -> SeedPubl
 @router.patch("/{seed_id}", operation_id="update_seed", response_model=SeedPublic)
 def update_seed(seed_id: int, body: SeedUpdate, request: Request, session: SessionDep, account: AccountDep) -> SeedPublic:
     seed = access.writable_seed(session, account, seed_id)
-    for field, value in body.model_dump(exclude_unset=True).items():
-        if value is None and field in {"title", "summary", "keywords", "market_areas", "visibility"}:
-            continue  # null does not erase a required field
-        setattr(seed, field, value)
-    seed.updated_at = utcnow()
-    session.add(seed)
-    session.commit()
-    session.refresh(seed)
+    apply_changes(seed, body, not_nullable={"title", "summary", "keywords", "market_areas", "visibility"})
+    save(session, seed)
     request.app.state.service.seed_changed(session, seed)
     return seed_public(session, seed)
 
@@ -93,10 +86,7 @@ def withdraw_seed(seed_id: int, request: Request, session: SessionDep, account: 
     """シーズを取り下げる（記録は残し、照合の対象から外す）。"""
     seed = access.writable_seed(session, account, seed_id)
     seed.status = Status.withdrawn
-    seed.updated_at = utcnow()
-    session.add(seed)
-    session.commit()
-    session.refresh(seed)
+    save(session, seed)
     request.app.state.service.seed_changed(session, seed)
     return seed_public(session, seed)
 
