@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 
 from .db import make_engine, migrate
 from .errors import install_error_handlers
 from .limits_middleware import BodySizeLimit
-from .routes import health, needs, people, seeds
+from .routes import health, needs, pages, people, reports, seeds
 from .settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -33,11 +35,14 @@ def create_app(settings: Settings | None = None, *, encoder=None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         from .demo import load_demo
+        from .reports_jobs import fail_orphans
         from .service import MatchService
 
         db = make_engine(settings.sqlalchemy_url)
         migrate(db)
         app.state.db = db
+        with Session(db) as session:
+            fail_orphans(session)  # a report job cut off by the last shutdown is failed, never left hanging
         if settings.load_demo:
             with Session(db) as session:
                 load_demo(session, settings.corpus_dir)
@@ -61,6 +66,9 @@ def create_app(settings: Settings | None = None, *, encoder=None) -> FastAPI:
     api.include_router(needs.router)
     api.include_router(seeds.router)
     api.include_router(people.router)
+    api.include_router(reports.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(pages.router)  # the Japanese web pages
+    app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.corpus import CORPUS_DIR
@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     corpus_dir: Path = CORPUS_DIR
 
     max_body_bytes: int = 256 * 1024  # larger request bodies get 413
+    # signs the web pages' session cookies; unset = a random secret per process
+    web_secret: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -35,6 +37,13 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
         if value and value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")  # psycopg 3, not psycopg2
+        return value
+
+    @field_validator("web_secret")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("MATCHER_WEB_SECRET must be at least 32 characters")
         return value
 
     @property

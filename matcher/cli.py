@@ -251,6 +251,9 @@ def bench_need2univ(
     _print_json(result)
 
 
+from .cli_report import report  # noqa: E402,F401  (registers `report` and `bench report-scale`, see cli_report.py)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

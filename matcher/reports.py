@@ -6,18 +6,21 @@ Every need in the scope is matched against every seed nationwide, in batches:
 
 1. The needs are encoded as queries (`encoder.encode_queries`, in chunks), or the
    caller passes vectors (benchmarks, cached vectors).
-2. **Nationwide**: one FAISS search of the whole need matrix (chunked, so that
-   progress can be reported) for the `candidates` nearest seeds of each need.
-3. **In-region**: for each of the 8 regional blocks, one FAISS search of the
-   needs of that block over a flat index of that block's seeds only, so that the
-   best in-region partner is found even when no in-region seed is among the
-   nationwide candidates (the engine's `match` does the same with a filter).
-4. The two candidate sets of a need are united and scored like the engine's
-   dense half: the cosine is min–max normalised with the bounds of the need's
-   *nationwide* candidates (so nationwide and in-region scores compare and
-   subtract), then grouped per university and aggregated with the engine's
-   rule (`EngineSettings.aggregation`, "rms10" by default; vectorised here and
-   checked against `rank.AGGREGATIONS` in the tests).
+2. For each chunk of needs (`ReportOptions.chunk`, 1024): **nationwide**, one
+   FAISS search of the chunk's need matrix for the `candidates` nearest seeds of
+   each need; **in-region**, for each of the 8 regional blocks, one FAISS search
+   of the chunk's needs of that block over a flat index of that block's seeds
+   only, so that the best in-region partner is found even when no in-region
+   seed is among the nationwide candidates (the engine's `match` does the same
+   with a filter). A need's candidates are the union of the two lists.
+3. Scores follow the engine's dense half: the cosine is min–max normalised with
+   the bounds of the need's *nationwide* candidates (so nationwide and in-region
+   scores compare and subtract), then grouped per university and aggregated
+   with the engine's rule (`EngineSettings.aggregation`, "rms10" by default;
+   vectorised here and checked against `rank.AGGREGATIONS` in the tests).
+4. Each need keeps its best 50 partners (for the lists, the flow matrix and
+   the constrained assignment), its best in-region partner and its best
+   seed's cosine; then the summaries are computed from these.
 
 **BM25 is not in the default batch path** (`mode="dense"`). The engine's BM25 is
 a per-query search with its own normalisation; at 10,000 needs it would cost
@@ -206,8 +209,8 @@ class AssignmentReport:
     coverage: float  # share of needs with `per_need` partners
     coverage_met: float  # share of needs whose assigned best seed reaches the unmet threshold
     coverage_met_unconstrained: float
-    mean_score: float  # mean score of the assigned partners
-    mean_score_unconstrained: float  # the same number of unconstrained partners
+    mean_score: float  # mean over all needs × per_need slots of the assigned partners' scores (empty slot = 0)
+    mean_score_unconstrained: float  # the same for each need's own best partners
     changed_needs: int  # needs whose partners differ from the unconstrained ones
     max_load_before: int
     max_load_after: int
@@ -295,14 +298,16 @@ def compute_report(engine, scope: ReportScope = ReportScope(), options: ReportOp
 
     `need_vectors` (rows in the order of the needs) skips encoding. `lock`, if
     given, is held while the engine's indexes are read (the API's service lock);
-    encoding happens outside it.
+    encoding happens outside it. Needs are processed in chunks of
+    `options.chunk`: search, aggregation and condensing per chunk keep memory
+    bounded (only the best `KEEP_PER_NEED` partners of each need are kept).
     """
     if options.mode not in MODES:
         raise InvalidInputError("mode は dense・hybrid のいずれかです。")
     if options.top_partners < 1 or options.flow_partners < 1:
         raise InvalidInputError("連携先の件数は1以上で指定してください。")
     progress = progress or (lambda stage, done, total: None)
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = defaultdict(float)
     started = time.perf_counter()
     needs = list(needs) if needs is not None else select_needs(engine, scope)
     candidates = options.candidates or engine.settings.candidates
@@ -316,26 +321,40 @@ def compute_report(engine, scope: ReportScope = ReportScope(), options: ReportOp
         raise ValueError("need_vectors must have one row per need")
     timings["encode_s"] = time.perf_counter() - t
 
+    keep = max(options.top_partners, options.flow_partners, KEEP_PER_NEED)
     with (lock if lock is not None else _nolock()):
-        table = _SeedTable.build(engine)
         t = time.perf_counter()
+        table = _SeedTable.build(engine)
         need_regions = [_region_of_need(engine, n) for n in needs]
-        if options.mode == "dense":
-            cand = _dense_candidates(engine, table, need_vectors, need_regions, candidates, options.chunk, progress)
-        else:
-            cand = _hybrid_candidates(engine, table, needs, need_vectors, need_regions, candidates, progress)
-        timings["search_s"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    groups = aggregate_candidates(cand.need_idx, cand.seed_row, cand.score, cand.cosine, table.univ_of_row,
-                                  engine.settings.aggregation)
-    timings["aggregate_s"] = time.perf_counter() - t
+        need_region_idx = np.array([_REGION_INDEX.get(r, -1) for r in need_regions], dtype=np.int16)
+        searcher = _DenseSearcher(engine, table, candidates) if options.mode == "dense" else None
+        timings["prepare_s"] = time.perf_counter() - t
+        parts: list[Condensed] = []
+        stage = "シーズを検索・集約" if options.mode == "dense" else "シーズを検索・集約（語の一致を含む）"
+        progress(stage, 0, len(needs))
+        step = options.chunk if options.mode == "dense" else 64
+        for start in range(0, len(needs), step):
+            stop = min(start + step, len(needs))
+            t = time.perf_counter()
+            if searcher is not None:
+                cand = searcher.search(need_vectors[start:stop], need_region_idx[start:stop], start)
+            else:
+                cand = _hybrid_candidates(engine, table, needs[start:stop], need_vectors[start:stop],
+                                          need_regions[start:stop], candidates, start)
+            timings["search_s"] += time.perf_counter() - t
+            t = time.perf_counter()
+            groups = aggregate_candidates(cand.need_idx, cand.seed_row, cand.score, cand.cosine, table.univ_of_row,
+                                          engine.settings.aggregation)
+            parts.append(condense(groups, start, stop, need_region_idx, table.univ_region_idx, keep))
+            timings["aggregate_s"] += time.perf_counter() - t
+            progress(stage, stop, len(needs))
 
     t = time.perf_counter()
     progress("集計", 0, 1)
-    need_reports = _need_reports(engine, table, needs, need_regions, groups, options)
+    condensed = Condensed.concat(parts, len(needs))
+    need_reports = _need_reports(engine, table, needs, need_regions, condensed, options)
     report = summarise(need_reports, table_universities(engine, table), options, engine.prefectures,
-                       market_area_names(), groups=groups, table=table)
+                       market_area_names(), groups=condensed.groups, table=table)
     timings["summarise_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
     progress("集計", 1, 1)
@@ -347,6 +366,11 @@ def compute_report(engine, scope: ReportScope = ReportScope(), options: ReportOp
         notes=_notes(options),
     )
     return report
+
+
+# partners kept per need after aggregation: enough for the lists, the flow and the constrained assignment
+KEEP_PER_NEED = 50
+_REGION_INDEX = {r: i for i, r in enumerate(REGION_ORDER)}
 
 
 def _notes(options: ReportOptions) -> list[str]:
@@ -385,13 +409,13 @@ def _region_of_need(engine, need: Need) -> str | None:
 class _SeedTable:
     """Seeds as arrays: row → id, university index (universities sorted by name), region."""
 
-    seed_ids: np.ndarray  # int64, row order
-    row_of_id: dict[int, int]
+    seed_ids: np.ndarray  # int64, sorted: row order
     univ_of_row: np.ndarray  # int32
     universities: list[str]  # sorted by name: index order is the engine's tie-break order
     univ_pref: list[str | None]
     univ_region: list[str | None]
-    seed_region_of_row: list[str | None]
+    univ_region_idx: np.ndarray  # int16, -1 unknown
+    seed_region_idx: np.ndarray  # int16 per row, -1 unknown
 
     @classmethod
     def build(cls, engine) -> "_SeedTable":
@@ -406,9 +430,16 @@ class _SeedTable:
             code = u.prefecture_code if u else None
             univ_pref.append(code)
             univ_region.append(prefs.get(code).region if code else None)
-        seed_region = [engine._region_of_seed(engine.seeds[i]) for i in ids.tolist()]
-        return cls(ids, {int(i): r for r, i in enumerate(ids.tolist())}, univ_of_row, names, univ_pref, univ_region,
-                   seed_region)
+        region_of_code = {p.code: _REGION_INDEX[p.region] for p in prefs}
+        univ_code = {name: code for name, code in zip(names, univ_pref)}
+        seed_region = np.fromiter(
+            (region_of_code.get(s.prefecture_code or univ_code.get(s.university) or "", -1)
+             for s in (engine.seeds[i] for i in ids.tolist())), dtype=np.int16, count=len(ids))
+        return cls(ids, univ_of_row, names, univ_pref, univ_region,
+                   np.array([_REGION_INDEX.get(r, -1) for r in univ_region], dtype=np.int16), seed_region)
+
+    def rows_of(self, seed_ids: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.seed_ids, seed_ids).astype(np.int64)
 
 
 def table_universities(engine, table: _SeedTable) -> list[tuple[str, str | None, str | None]]:
@@ -425,99 +456,72 @@ class _Candidates:
     cosine: np.ndarray  # float32
 
 
-def _dense_candidates(engine, table: _SeedTable, vectors: np.ndarray, need_regions: list[str | None], k: int,
-                      chunk: int, progress: Progress) -> _Candidates:
-    import faiss
+class _DenseSearcher:
+    """The batched dense path: one FAISS search per chunk nationwide, one per region for the in-region seeds.
 
-    n = len(vectors)
-    collection = engine.seed_index
-    if n == 0 or len(collection) == 0:
-        empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float32)
-        return _Candidates(empty_i, empty_i, empty_f, empty_f)
-    k = max(1, min(k, len(collection)))
-    sims = np.empty((n, k), dtype=np.float32)
-    ids = np.empty((n, k), dtype=np.int64)
-    total_steps = n * 2
-    progress("全国のシーズを検索", 0, n)
-    for start in range(0, n, chunk):
-        s, i = collection.dense.search(vectors[start:start + chunk], k)
-        sims[start:start + chunk], ids[start:start + chunk] = s, i
-        progress("全国のシーズを検索", min(start + chunk, n), n)
-    # bounds of each need's nationwide candidates fix its normalisation
-    valid = ids >= 0
-    low = np.where(valid, sims, np.inf).min(axis=1)
-    high = np.where(valid, sims, -np.inf).max(axis=1)
+    The candidates of a need are its nationwide top k, except the seeds of its
+    own region, plus the top k of its own region's seeds. That is the union of
+    the two top-k lists without a merge: an in-region seed among the nationwide
+    top k has fewer than k seeds of any region above it, so it is also among
+    the in-region top k.
+    """
 
-    parts_need = [np.repeat(np.arange(n, dtype=np.int64), k)[valid.ravel()]]
-    parts_id = [ids[valid]]
-    parts_sim = [sims[valid]]
+    def __init__(self, engine, table: _SeedTable, k: int):
+        import faiss
 
-    # in-region: one flat index per region, searched by that region's needs
-    by_region: dict[str, list[int]] = defaultdict(list)
-    for i, region in enumerate(need_regions):
-        if region is not None:
-            by_region[region].append(i)
-    seed_rows_by_region: dict[str, list[int]] = defaultdict(list)
-    for row, region in enumerate(table.seed_region_of_row):
-        if region is not None:
-            seed_rows_by_region[region].append(row)
-    done = 0
-    progress("地域内のシーズを検索", 0, max(1, sum(len(v) for v in by_region.values())))
-    for region in REGION_ORDER:
-        members = by_region.get(region)
-        rows = seed_rows_by_region.get(region)
-        if not members:
-            continue
-        if rows:
-            region_ids = table.seed_ids[rows]
-            flat = faiss.IndexFlatIP(collection.dim)
-            flat.add(np.ascontiguousarray(collection.vectors_of(region_ids), dtype=np.float32))
-            kr = min(k, len(rows))
-            member_arr = np.asarray(members, dtype=np.int64)
-            for start in range(0, len(member_arr), chunk):
-                part = member_arr[start:start + chunk]
-                s, local = flat.search(vectors[part], kr)
-                ok = local >= 0
-                parts_need.append(np.repeat(part, kr)[ok.ravel()])
-                parts_id.append(region_ids[local[ok]])
-                parts_sim.append(s[ok])
-                done += len(part)
-                progress("地域内のシーズを検索", done, total_steps // 2)
-        else:
-            done += len(members)
-            progress("地域内のシーズを検索", done, total_steps // 2)
+        self.collection = engine.seed_index
+        self.table = table
+        self.k = max(1, min(k, len(self.collection))) if len(self.collection) else 0
+        self.regions: dict[int, tuple[np.ndarray, object, int]] = {}
+        for r in range(len(REGION_ORDER)):
+            rows = np.flatnonzero(table.seed_region_idx == r)
+            if len(rows):
+                flat = faiss.IndexFlatIP(self.collection.dim)
+                flat.add(np.ascontiguousarray(self.collection.vectors_of(table.seed_ids[rows]), dtype=np.float32))
+                self.regions[r] = (rows, flat, min(self.k, len(rows)))
 
-    need_idx = np.concatenate(parts_need)
-    seed_ids = np.concatenate(parts_id)
-    cosine = np.concatenate(parts_sim).astype(np.float32)
-    # the union: a seed found by both searches counts once
-    key = need_idx * (int(table.seed_ids.max()) + 1 if len(table.seed_ids) else 1) + _rows_of(table, seed_ids)
-    _, first = np.unique(key, return_index=True)
-    need_idx, seed_ids, cosine = need_idx[first], seed_ids[first], cosine[first]
-    seed_row = _rows_of(table, seed_ids)
-    lo, hi = low[need_idx], high[need_idx]
-    span = hi - lo
-    score = np.where(span > 1e-12, np.clip((cosine - lo) / np.where(span > 1e-12, span, 1.0), 0.0, 1.0),
-                     (cosine > 0).astype(np.float32)).astype(np.float32)
-    return _Candidates(need_idx, seed_row, score, cosine)
-
-
-def _rows_of(table: _SeedTable, seed_ids: np.ndarray) -> np.ndarray:
-    # seed ids are sorted in the table: searchsorted maps ids to rows
-    return np.searchsorted(table.seed_ids, seed_ids).astype(np.int64)
+    def search(self, vectors: np.ndarray, region_idx: np.ndarray, offset: int) -> _Candidates:
+        n = len(vectors)
+        if n == 0 or self.k == 0:
+            empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float32)
+            return _Candidates(empty_i, empty_i, empty_f, empty_f)
+        sims, ids = self.collection.dense.search(vectors, self.k)
+        valid = ids >= 0
+        low = np.where(valid, sims, np.inf).min(axis=1)
+        high = np.where(valid, sims, -np.inf).max(axis=1)
+        need = np.repeat(np.arange(n, dtype=np.int64), self.k).reshape(n, self.k)
+        rows = np.zeros_like(ids)
+        rows[valid] = self.table.rows_of(ids[valid])
+        own = (self.table.seed_region_idx[rows] == region_idx[:, None]) & (region_idx[:, None] >= 0)
+        keep = valid & ~own
+        parts_need, parts_row, parts_sim = [need[keep]], [rows[keep]], [sims[keep]]
+        for r, (region_rows, flat, kr) in self.regions.items():
+            members = np.flatnonzero(region_idx == r)
+            if len(members) == 0:
+                continue
+            s, local = flat.search(vectors[members], kr)
+            ok = local >= 0
+            parts_need.append(np.repeat(members, kr).reshape(len(members), kr)[ok])
+            parts_row.append(region_rows[local[ok]])
+            parts_sim.append(s[ok])
+        need_idx = np.concatenate(parts_need)
+        cosine = np.concatenate(parts_sim).astype(np.float32)
+        lo, hi = low[need_idx], high[need_idx]
+        span = hi - lo
+        safe = np.where(span > 1e-12, span, 1.0)
+        score = np.where(span > 1e-12, np.clip((cosine - lo) / safe, 0.0, 1.0),
+                         (cosine > 0).astype(np.float32)).astype(np.float32)
+        return _Candidates(need_idx + offset, np.concatenate(parts_row), score, cosine)
 
 
 def _hybrid_candidates(engine, table: _SeedTable, needs: Sequence[Need], vectors: np.ndarray,
-                       need_regions: list[str | None], k: int, progress: Progress) -> _Candidates:
+                       need_regions: list[str | None], k: int, offset: int) -> _Candidates:
+    """The engine's hybrid scores: one `hybrid_search` per need (nationwide, then its region with the same bounds)."""
     from .search import hybrid_search
 
     settings = engine.settings
     parts_need, parts_row, parts_score, parts_cos = [], [], [], []
-    region_ids: dict[str, np.ndarray] = {}
-    for region in REGION_ORDER:
-        rows = [r for r, reg in enumerate(table.seed_region_of_row) if reg == region]
-        region_ids[region] = table.seed_ids[rows] if rows else np.empty(0, np.int64)
-    progress("シーズを検索（語の一致を含む）", 0, len(needs))
+    region_ids = {r: table.seed_ids[table.seed_region_idx == i] for i, r in enumerate(REGION_ORDER)}
     for i, need in enumerate(needs):
         terms = engine.tokenizer.terms(need.text)
         found = hybrid_search(engine.seed_index, vectors[i], terms, candidates=k, dense_weight=settings.dense_weight)
@@ -531,11 +535,10 @@ def _hybrid_candidates(engine, table: _SeedTable, needs: Sequence[Need], vectors
             cos.append(local.dense)
         all_ids = np.concatenate(ids)
         _, first = np.unique(all_ids, return_index=True)
-        parts_need.append(np.full(len(first), i, dtype=np.int64))
-        parts_row.append(_rows_of(table, all_ids[first]))
+        parts_need.append(np.full(len(first), offset + i, dtype=np.int64))
+        parts_row.append(table.rows_of(all_ids[first]))
         parts_score.append(np.concatenate(fused)[first].astype(np.float32))
         parts_cos.append(np.concatenate(cos)[first].astype(np.float32))
-        progress("シーズを検索（語の一致を含む）", i + 1, len(needs))
     if not parts_need:
         empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float32)
         return _Candidates(empty_i, empty_i, empty_f, empty_f)
@@ -553,7 +556,7 @@ class Groups:
     score: np.ndarray
     similarity: np.ndarray  # best seed's cosine
     best_seed_row: np.ndarray
-    starts: np.ndarray  # first entry of each need (len = number of needs with candidates + 1 sentinel)
+    starts: np.ndarray  # first entry of each need present, then len (sentinel)
 
 
 def _rule_shape(name: str) -> tuple[str, int] | None:
@@ -568,24 +571,31 @@ def _rule_shape(name: str) -> tuple[str, int] | None:
     return None
 
 
+_SCORE_STEPS = (1 << 24) - 1  # seeds are ordered within a group by score quantised to 2^-24
+
+
 def aggregate_candidates(need_idx: np.ndarray, seed_row: np.ndarray, score: np.ndarray, cosine: np.ndarray,
                          univ_of_row: np.ndarray, aggregation: str) -> Groups:
     """Aggregate seed scores per (need, university) with the engine's rule, vectorised.
 
-    Equal to `rank.AGGREGATIONS[aggregation](sorted scores)` per group (tested).
+    Equal to `rank.AGGREGATIONS[aggregation](sorted scores)` per group (tested);
+    only the choice among seeds tied within 2^-24 at a group's k-th place can differ.
     """
     if aggregation not in AGGREGATIONS:
         raise InvalidInputError(f"集約方法「{aggregation}」は使えません。")
-    univ = univ_of_row[seed_row].astype(np.int64)
-    n_univ = int(univ_of_row.max()) + 1 if len(univ_of_row) else 1
-    key = need_idx.astype(np.int64) * n_univ + univ
-    order = np.lexsort((seed_row, -score, key))  # by group, best seed first (ties by seed row = seed id order)
-    key_s, score_s, cos_s, row_s = key[order], score[order].astype(np.float64), cosine[order], seed_row[order]
-    if len(key_s) == 0:
+    if len(need_idx) == 0:
         empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float64)
         return Groups(empty_i, empty_i, empty_f, empty_f, empty_i, np.zeros(1, np.int64))
-    boundary = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
-    group_of = np.cumsum(np.r_[True, key_s[1:] != key_s[:-1]]) - 1
+    base = int(need_idx.min())
+    univ = univ_of_row[seed_row].astype(np.int64)
+    n_univ = int(univ_of_row.max()) + 1
+    key = (need_idx.astype(np.int64) - base) * n_univ + univ
+    inverse = np.rint((1.0 - np.clip(score.astype(np.float64), 0.0, 1.0)) * _SCORE_STEPS).astype(np.int64)
+    order = np.argsort(key * (_SCORE_STEPS + 1) + inverse, kind="stable")  # by group, best seed first
+    key_s, score_s, cos_s, row_s = key[order], score[order].astype(np.float64), cosine[order], seed_row[order]
+    new_group = np.r_[True, key_s[1:] != key_s[:-1]]
+    boundary = np.flatnonzero(new_group)
+    group_of = np.cumsum(new_group) - 1
     rank_in_group = np.arange(len(key_s)) - boundary[group_of]
     shape = _rule_shape(aggregation)
     if shape is None:
@@ -597,7 +607,7 @@ def aggregate_candidates(need_idx: np.ndarray, seed_row: np.ndarray, score: np.n
         if kind == "max":
             agg = score_s[boundary]
         elif kind == "sum":
-            agg = np.bincount(group_of, weights=score_s)
+            agg = np.bincount(group_of, weights=score_s, minlength=len(boundary))
         else:
             keep = rank_in_group < k
             values = score_s * score_s if kind == "rms" else score_s
@@ -606,60 +616,118 @@ def aggregate_candidates(need_idx: np.ndarray, seed_row: np.ndarray, score: np.n
     similarity = np.maximum.reduceat(cos_s.astype(np.float64), boundary)
     best_row = row_s[boundary]
     group_key = key_s[boundary]
-    g_need = group_key // n_univ
+    g_need = group_key // n_univ + base
     g_univ = group_key % n_univ
     # order: need, score desc, university index (= name order, the engine's tie-break)
     order2 = np.lexsort((g_univ, -agg, g_need))
     g_need, g_univ, agg, similarity, best_row = g_need[order2], g_univ[order2], agg[order2], similarity[order2], best_row[order2]
-    starts = np.flatnonzero(np.r_[True, g_need[1:] != g_need[:-1]]) if len(g_need) else np.empty(0, np.int64)
-    starts = np.r_[starts, len(g_need)]
+    starts = np.r_[np.flatnonzero(np.r_[True, g_need[1:] != g_need[:-1]]), len(g_need)]
     return Groups(g_need, g_univ, agg, similarity, best_row, starts)
 
 
-def _need_reports(engine, table: _SeedTable, needs: Sequence[Need], need_regions: list[str | None], groups: Groups,
-                  options: ReportOptions) -> list[NeedReport]:
+@dataclass
+class Condensed:
+    """Per need: its best `keep` partners (Groups, truncated), its best in-region partner and best cosine."""
+
+    groups: Groups
+    local_univ: np.ndarray  # int64 per need, -1 none
+    local_score: np.ndarray
+    local_sim: np.ndarray
+    local_row: np.ndarray
+    best_sim: np.ndarray  # float64 per need, 0 without candidates
+
+    @classmethod
+    def concat(cls, parts: list["Condensed"], n: int) -> "Condensed":
+        if not parts:
+            empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float64)
+            g = Groups(empty_i, empty_i, empty_f, empty_f, empty_i, np.zeros(1, np.int64))
+            return cls(g, np.full(n, -1), np.zeros(n), np.zeros(n), np.zeros(n, np.int64), np.zeros(n))
+        fields = ("need_idx", "univ", "score", "similarity", "best_seed_row")
+        arrays = {f: np.concatenate([getattr(p.groups, f) for p in parts]) for f in fields}
+        g_need = arrays["need_idx"]
+        starts = np.r_[np.flatnonzero(np.r_[True, g_need[1:] != g_need[:-1]]) if len(g_need) else np.empty(0, np.int64),
+                       len(g_need)]
+        return cls(Groups(**arrays, starts=starts),
+                   *(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("local_univ", "local_score", "local_sim", "local_row", "best_sim")))
+
+
+def condense(groups: Groups, start: int, stop: int, need_region_idx: np.ndarray, univ_region_idx: np.ndarray,
+             keep: int) -> Condensed:
+    """Keep each need's best `keep` partners; note its best in-region partner and its best seed's cosine."""
+    n = stop - start
+    local_univ = np.full(n, -1, dtype=np.int64)
+    local_score, local_sim = np.zeros(n), np.zeros(n)
+    local_row = np.zeros(n, dtype=np.int64)
+    best_sim = np.zeros(n)
+    g = groups
+    if len(g.need_idx):
+        firsts = g.starts[:-1]
+        present = g.need_idx[firsts] - start
+        best_sim[present] = np.maximum.reduceat(g.similarity, firsts)
+        region = need_region_idx[g.need_idx]
+        in_region = (univ_region_idx[g.univ] == region) & (region >= 0)
+        hits = np.flatnonzero(in_region)
+        if len(hits):
+            # the first in-region entry of each need (entries are sorted by need, score desc)
+            first_hit = hits[np.r_[True, g.need_idx[hits][1:] != g.need_idx[hits][:-1]]]
+            at = g.need_idx[first_hit] - start
+            local_univ[at] = g.univ[first_hit]
+            local_score[at] = g.score[first_hit]
+            local_sim[at] = g.similarity[first_hit]
+            local_row[at] = g.best_seed_row[first_hit]
+        group_of = np.repeat(np.arange(len(firsts)), np.diff(g.starts))
+        rank = np.arange(len(g.need_idx)) - firsts[group_of]
+        mask = rank < keep
+        g = Groups(g.need_idx[mask], g.univ[mask], g.score[mask], g.similarity[mask], g.best_seed_row[mask],
+                   np.zeros(1, np.int64))
+    return Condensed(g, local_univ, local_score, local_sim, local_row, best_sim)
+
+
+def _need_reports(engine, table: _SeedTable, needs: Sequence[Need], need_regions: list[str | None],
+                  condensed: Condensed, options: ReportOptions) -> list[NeedReport]:
     prefs = engine.prefectures
+    groups = condensed.groups
     by_need: dict[int, tuple[int, int]] = {}
-    for a, b in zip(groups.starts[:-1].tolist(), groups.starts[1:].tolist()):
-        by_need[int(groups.need_idx[a])] = (a, b)
+    starts = groups.starts.tolist()
+    need_l = groups.need_idx.tolist()
+    for a, b in zip(starts[:-1], starts[1:]):
+        by_need[need_l[a]] = (a, b)
     univ_l, score_l, sim_l, row_l = (groups.univ.tolist(), groups.score.tolist(), groups.similarity.tolist(),
                                      groups.best_seed_row.tolist())
     seed_ids = table.seed_ids.tolist()
 
-    def partner(j: int, region: str | None) -> PartnerScore:
-        u = univ_l[j]
+    def make(u: int, score: float, sim: float, row: int, region: str | None) -> PartnerScore:
         u_region = table.univ_region[u]
         cross = None if region is None or u_region is None else u_region != region
-        return PartnerScore(table.universities[u], table.univ_pref[u], u_region, float(score_l[j]), float(sim_l[j]),
-                            seed_ids[row_l[j]], cross)
+        return PartnerScore(table.universities[u], table.univ_pref[u], u_region, float(score), float(sim),
+                            seed_ids[row], cross)
 
+    n_keep = max(options.top_partners, options.flow_partners)
+    local_univ, local_score = condensed.local_univ.tolist(), condensed.local_score.tolist()
+    local_sim, local_row, best_sims = condensed.local_sim.tolist(), condensed.local_row.tolist(), condensed.best_sim.tolist()
     out = []
     for i, need in enumerate(needs):
         region = need_regions[i]
         pref = prefs.get(need.prefecture_code) if need.prefecture_code else None
         a, b = by_need.get(i, (0, 0))
-        partners = [partner(j, region) for j in range(a, min(b, a + options.top_partners))]
+        listed = [make(univ_l[j], score_l[j], sim_l[j], row_l[j], region) for j in range(a, min(b, a + n_keep))]
+        partners = listed[:options.top_partners]
         best_local = None
-        if region is not None:
-            for j in range(a, b):
-                if table.univ_region[univ_l[j]] == region:
-                    best_local = partner(j, region)
-                    break
+        if region is not None and local_univ[i] >= 0:
+            best_local = make(local_univ[i], local_score[i], local_sim[i], local_row[i], region)
         gain = None
         if region is not None and partners:
             gain = partners[0].score - (best_local.score if best_local else 0.0)
-        best_sim = max((float(sim_l[j]) for j in range(a, b)), default=0.0)
-        out.append(NeedReport(
+        report = NeedReport(
             need_id=need.id, title=need.title, prefecture_code=pref.code if pref else None,
             prefecture=pref.name if pref else None, region=region, market_areas=tuple(need.market_areas),
             poster=need.poster_name, partners=partners, best_in_region=best_local, gain=gain,
-            best_similarity=best_sim, unmet=best_sim < options.unmet_threshold,
-        ))
-    # flow partners beyond top_partners are needed when flow_partners > top_partners
-    if options.flow_partners > options.top_partners:
-        for i, report in enumerate(out):
-            a, b = by_need.get(i, (0, 0))
-            report._flow = [partner(j, need_regions[i]) for j in range(a, min(b, a + options.flow_partners))]
+            best_similarity=best_sims[i], unmet=best_sims[i] < options.unmet_threshold,
+        )
+        if len(listed) > len(partners):
+            report._flow = listed  # flow partners beyond the listed ones
+        out.append(report)
     return out
 
 
@@ -771,9 +839,11 @@ def constrained_assignment(needs: list[NeedReport], groups: Groups, table: _Seed
                            options: ReportOptions) -> AssignmentReport:
     """Give each need `per_need` partners, at most `cap` needs per university.
 
-    Greedy by score over all (need, university) pairs, best first: optimal for
-    per_need=1 up to ties in the sense of never displacing a better pair for a
-    worse one, though not a maximum-weight matching. Documented as greedy.
+    Greedy by score over the (need, university) pairs, best first: a pair is
+    taken when the need still has room and the university is under its cap.
+    Not a maximum-weight matching, but it never gives a pair away for a worse
+    one. Only each need's best KEEP_PER_NEED (50) partners are considered; a
+    need all of whose 50 are full stays without a partner and lowers coverage.
     """
     cap, per_need = options.assignment_cap, options.assignment_per_need
     if cap is None or cap < 1 or per_need < 1:
@@ -785,7 +855,7 @@ def constrained_assignment(needs: list[NeedReport], groups: Groups, table: _Seed
     need_idx, univ, score, sim = groups.need_idx, groups.univ, groups.score, groups.similarity
     for j in order.tolist():
         i = int(need_idx[j])
-        if len(got[i]) >= per_need:
+        if len(got.get(i, ())) >= per_need:
             continue
         u = int(univ[j])
         if load[u] >= cap:
@@ -801,9 +871,9 @@ def constrained_assignment(needs: list[NeedReport], groups: Groups, table: _Seed
     n = len(needs)
     threshold = options.unmet_threshold
 
-    def mean(values):
-        values = list(values)
-        return sum(values) / len(values) if values else 0.0
+    def per_slot(chosen) -> float:
+        """Mean score over all needs × per_need slots; an empty slot counts 0, so the two compare."""
+        return sum(s for parts in chosen.values() for _, s, _ in parts) / (n * per_need) if n else 0.0
 
     def name(u):
         return names[u] if names is not None else str(u)
@@ -814,8 +884,8 @@ def constrained_assignment(needs: list[NeedReport], groups: Groups, table: _Seed
         coverage=sum(1 for i in range(n) if len(got.get(i, [])) >= per_need) / n if n else 0.0,
         coverage_met=sum(1 for i in range(n) if got.get(i) and max(s for _, _, s in got[i]) >= threshold) / n if n else 0.0,
         coverage_met_unconstrained=sum(1 for i in range(n) if free.get(i) and max(s for _, _, s in free[i]) >= threshold) / n if n else 0.0,
-        mean_score=mean(s for parts in got.values() for _, s, _ in parts),
-        mean_score_unconstrained=mean(s for parts in free.values() for _, s, _ in parts),
+        mean_score=per_slot(got),
+        mean_score_unconstrained=per_slot(free),
         changed_needs=sum(1 for i in range(n) if {u for u, _, _ in got.get(i, [])} != {u for u, _, _ in free.get(i, [])}),
         max_load_before=max(free_load.values(), default=0), max_load_after=max(load.values(), default=0),
         universities_used_before=len(free_load), universities_used_after=len(load),

@@ -5,6 +5,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import api.report_models  # noqa: F401  (the report-jobs table, issue 5)
 
 target_metadata = SQLModel.metadata
 
