@@ -15,7 +15,7 @@ def heatmap_svg(rows: list[str], cols: list[str], values: list[list[float]], tit
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',
              f'<text x="{left}" y="14" font-size="11">連携先の地域 →</text>',
-             f'<text x="4" y="30" font-size="11">ニーズの地域 ↓</text>']
+             '<text x="4" y="30" font-size="11">ニーズの地域 ↓</text>']
     for j, c in enumerate(cols):
         parts.append(f'<text x="{left + j * cell + cell / 2}" y="{top - 8}" font-size="11" text-anchor="middle">'
                      f'{escape(c)}</text>')
