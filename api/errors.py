@@ -107,6 +107,11 @@ def _response(status: int, code: str, message: str, details: list[ErrorDetail] |
     return JSONResponse(status_code=status, content=body.model_dump(), headers=headers)
 
 
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the API, not a script asking for JSON)."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError):
@@ -119,8 +124,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return _response(422, "validation_error", "入力内容に誤りがあります。各項目のメッセージを確認してください。", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
         message = STATUS_MESSAGES.get(exc.status_code, "エラーが発生しました。")
+        if wants_html(request):  # a mistyped page address gets a Japanese page, not JSON
+            from .routes.pages import error_page
+
+            return error_page(request, exc.status_code, message)
         return _response(exc.status_code, STATUS_CODES.get(exc.status_code, "error"), message, headers=exc.headers)
 
     @app.exception_handler(NotFoundError)

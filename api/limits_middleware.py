@@ -22,8 +22,9 @@ class BodySizeLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
+        html = _wants_html(scope)
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await _reject(send, self.max_bytes)
+            return await _reject(send, self.max_bytes, html)
         seen = 0
 
         async def counted_receive():
@@ -38,17 +39,30 @@ class BodySizeLimit:
         try:
             await self.app(scope, counted_receive, send)
         except _TooLarge:
-            await _reject(send, self.max_bytes)
+            await _reject(send, self.max_bytes, html)
 
 
 class _TooLarge(Exception):
     pass
 
 
-async def _reject(send, max_bytes: int) -> None:
-    body = dict(TOO_LARGE)
-    body["error"] = {**body["error"], "message": f"送信されたデータが大きすぎます（上限 {max_bytes:,} バイト）。"}
-    payload = json.dumps(body, ensure_ascii=False).encode()
+def _wants_html(scope) -> bool:
+    accept = dict(scope.get("headers") or []).get(b"accept", b"")
+    return not scope.get("path", "").startswith("/api/") and b"text/html" in accept
+
+
+async def _reject(send, max_bytes: int, html: bool = False) -> None:
+    message = f"送信されたデータが大きすぎます（上限 {max_bytes:,} バイト）。"
+    if html:  # a form post from the web pages: a plain Japanese page, with a way back
+        payload = (f'<!doctype html><html lang="ja"><meta charset="utf-8"><title>送信内容が大きすぎます</title>'
+                   f'<p>{message}内容を短くして、<a href="javascript:history.back()">前の画面</a>からもう一度送信してください。</p>'
+                   f'</html>').encode()
+        content_type = b"text/html; charset=utf-8"
+    else:
+        body = dict(TOO_LARGE)
+        body["error"] = {**body["error"], "message": message}
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        content_type = b"application/json"
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())]})
     await send({"type": "http.response.body", "body": payload})

@@ -164,3 +164,14 @@ def test_errors_in_htmx_requests_are_fragments(page_client, page_actors):
     response = page_client.get("/needs/905/results", headers={"HX-Request": "true"})
     assert response.status_code == 404
     assert "<html" not in response.text and "見つかりません" in response.text
+
+
+def test_unknown_page_and_oversized_form_get_japanese_html(page_client):
+    missing = page_client.get("/no-such-page", headers={"accept": "text/html"})
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    assert "見つかりません" in missing.text
+    api_missing = page_client.get("/api/v1/no-such-thing", headers={"accept": "text/html"})
+    assert api_missing.headers["content-type"].startswith("application/json")
+    big = page_client.post("/needs/new", content=b"x" * 300_000,
+                          headers={"accept": "text/html", "content-type": "application/x-www-form-urlencoded"})
+    assert big.status_code == 413 and "大きすぎます" in big.text and "text/html" in big.headers["content-type"]
