@@ -39,6 +39,10 @@ _HALFWIDTH_SOUND_MARKS = "\uff9e\uff9f"  # ﾞ ﾟ join the preceding half-width
 _CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
 _DROP_POS2 = {"非自立可能", "助動詞語幹"}
 
+_COMPOUNDS_BY_FIRST: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _parts, _compound in COMPOUNDS.items():
+    _COMPOUNDS_BY_FIRST.setdefault(_parts[0], []).append((_parts, _compound))
+
 _GLOSS = re.compile(r"-[A-Za-z][A-Za-z_,\- ]*$")  # UniDic lemma glosses: シー-sea, ゲノム-Genom
 _ONLY_KANA_OR_SYMBOL_1 = re.compile(r"^[\u3041-\u309f\u30a0-\u30ffー]$")
 
@@ -56,20 +60,22 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     n = len(text)
     while i < n:
         j = i + 1
-        while j < n and (unicodedata.combining(text[j]) or text[j] in _HALFWIDTH_SOUND_MARKS):
+        while j < n and (text[j] in _HALFWIDTH_SOUND_MARKS or unicodedata.combining(text[j])):
             j += 1
-        chunk = text[i:j]
-        folded = _CHAR_FOLDS.get(chunk)
-        if folded is None:
-            folded = unicodedata.normalize("NFKC", chunk)
-            folded = "".join(_CHAR_FOLDS.get(c, c) for c in folded)
-        if folded.isspace():
-            folded = " "
-        for c in folded:
-            out.append(c)
-            origin.append(i)
+        folded = _fold_chunk(text[i:j])
+        out.append(folded)
+        origin.extend([i] * len(folded))
         i = j
     return "".join(out), origin
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_chunk(chunk: str) -> str:
+    """One chunk's matching form; cached, because texts repeat a small alphabet."""
+    folded = _CHAR_FOLDS.get(chunk)
+    if folded is None:
+        folded = "".join(_CHAR_FOLDS.get(c, c) for c in unicodedata.normalize("NFKC", chunk))
+    return " " if folded.isspace() else folded
 
 
 def normalize(text: str) -> str:
@@ -142,9 +148,9 @@ class JapaneseTokenizer:
     def _compounds(self, raw, to_original, text) -> list[Token]:
         found: list[Token] = []
         keys = [r[0] for r in raw]
-        for parts, compound in COMPOUNDS.items():
-            width = len(parts)
-            for i in range(len(keys) - width + 1):
+        for i, key in enumerate(keys):
+            for parts, compound in _COMPOUNDS_BY_FIRST.get(key, ()):
+                width = len(parts)
                 if tuple(keys[i : i + width]) == parts:
                     s, e = to_original(raw[i][4], raw[i + width - 1][5])
                     found.append(Token(compound, text[s:e], "複合語", s, e))
