@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from matcher.report_render import render_report
-from matcher.reports import ReportOptions, ReportScope, compute_report
+from matcher.reports import DEFAULT_UNMET_THRESHOLD, ReportOptions, ReportScope, compute_report
 
 from .models import Need, Status, utcnow
 from .report_models import JobStatus, ReportJob
@@ -114,7 +114,7 @@ def _run(db, service, data_dir: Path, job_id: int) -> None:
 
         options = ReportOptions(
             top_partners=params.get("top_partners", 5), flow_partners=params.get("flow_partners", 3),
-            unmet_threshold=params.get("unmet_threshold", 0.85), assignment_cap=params.get("assignment_cap"),
+            unmet_threshold=params.get("unmet_threshold", DEFAULT_UNMET_THRESHOLD), assignment_cap=params.get("assignment_cap"),
             mode=params.get("mode", "dense"))
         scope = _scope(db, params)
         needs = None

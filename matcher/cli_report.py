@@ -19,6 +19,7 @@ from .cli import DEFAULT_INDEX_DIR, CorpusDir, IndexDir, ModelDir, Threads, _ope
 from .corpus import CORPUS_DIR
 from .embed import DEFAULT_MODEL_DIR
 from .errors import InvalidInputError
+from .reports import DEFAULT_UNMET_THRESHOLD
 
 
 def _date(value: str | None, field: str) -> datetime | None:
@@ -41,7 +42,7 @@ def report(
     scope: Annotated[str, typer.Option("--scope", help="範囲をまとめて指定: region:中部,pref:15,area:M3")] = "",
     top_partners: Annotated[int, typer.Option(help="ニーズごとに示す連携先の数")] = 5,
     flow_partners: Annotated[int, typer.Option(help="地域間の流れに数える連携先の数（ニーズごと）")] = 3,
-    threshold: Annotated[float, typer.Option(help="未充足とみなす内容の近さ（最良シーズのコサイン）")] = 0.85,
+    threshold: Annotated[float, typer.Option(help="未充足とみなす内容の近さ（最良シーズのコサイン）")] = DEFAULT_UNMET_THRESHOLD,
     cap: Annotated[int, typer.Option(help="上限付き割り当て: 1大学あたりのニーズ数（0 = 行わない）")] = 0,
     mode: Annotated[str, typer.Option(help="dense（一括、既定）/ hybrid（語の一致を含む、ニーズごとに検索）")] = "dense",
     csv_encoding: Annotated[str, typer.Option(help="utf-8-sig（BOM付き、既定）/ cp932（表せない文字は〓に置換）")] = "utf-8-sig",

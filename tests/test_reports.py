@@ -31,7 +31,7 @@ Flow matrix of the best partners (rows: need region, columns: partner region):
     九州         .     .    .    .    .    .    .    1      (105 → 九州)
 
 Silo measure: 8 needs, 5 cross (102, 104, 106, 107, 108): share 5/8 = 0.625;
-no in-region partner at all: 107 and 108 (2). Unmet at the 0.85 threshold:
+no in-region partner at all: 107 and 108 (2). Unmet at the default threshold (0.875):
 only 108 (its best seed cosine is ~0.79; the on-topic needs are ≥ 0.89).
 """
 

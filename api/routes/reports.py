@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import select
 
 from matcher.regions import REGION_ORDER, default_prefectures
+from matcher.reports import DEFAULT_UNMET_THRESHOLD
 
 from ..deps import SessionDep, require_roles
 from ..errors import ApiError, ErrorResponse, not_found
@@ -40,7 +41,7 @@ class ReportRequest(BaseModel):
     formats: list[Format] = Field(default_factory=lambda: ["html", "xlsx", "csv", "json"], min_length=1, max_length=5)
     top_partners: int = Field(default=5, ge=1, le=20)
     flow_partners: int = Field(default=3, ge=1, le=20)
-    unmet_threshold: float = Field(default=0.85, ge=0.0, le=1.0, description="最良シーズの内容の近さ（コサイン）がこれ未満なら未充足")
+    unmet_threshold: float = Field(default=DEFAULT_UNMET_THRESHOLD, ge=0.0, le=1.0, description="最良シーズの内容の近さ（コサイン）がこれ未満なら未充足")
     assignment_cap: int | None = Field(default=None, ge=1, le=10_000, description="上限付き割り当て: 1大学あたりのニーズ数")
     csv_encoding: Literal["utf-8-sig", "cp932"] = "utf-8-sig"
     mode: Literal["dense", "hybrid"] = "dense"
