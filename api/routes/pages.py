@@ -13,6 +13,7 @@ turns ApiError and engine errors into an error page, and a missing sign-in into 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -40,6 +41,7 @@ from ..schemas import MatchOptions
 from ..web import session as websession
 from ..web.highlight import highlight
 from . import needs as needs_api
+from . import reports as reports_api
 from . import seeds as seeds_api
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
@@ -459,10 +461,167 @@ def seed_withdraw(seed_id: int, request: Request, session: SessionDep, account: 
     return redirect(request, f"/seeds/{seed_id}?saved=withdrawn")
 
 
-# ---- coordinator ---------------------------------------------------------------------
+# ---- coordinator: cross-region reports (issue 5) -----------------------------------------
+# The form is validated by the API's own ReportRequest and the job is started, read and downloaded through the
+# API's route functions (start_report, list_reports, get_report, download_report_file), so the page can do
+# exactly what the API allows a coordinator, with the cookie sign-in in place of the bearer token.
+COORDINATORS = (Role.coordinator, Role.admin)
+COORDINATOR_ONLY = "このページはコーディネーターと管理者のためのものです。"
+REPORT_FORMATS = {"html": "HTML（ブラウザで開くレポート）", "xlsx": "Excel（XLSX、表ごとにシート）", "csv": "CSV（表ごとに1ファイル）",
+                  "pdf": "PDF（印刷・配布用）", "json": "JSON（データ連携用）"}
+CSV_ENCODINGS = {"utf-8-sig": "UTF-8（BOM付き。多くの表計算ソフト・新しい Excel）",
+                 "cp932": "Shift_JIS（cp932。古い Excel 向け。表せない文字は〓に置き換え）"}
+JOB_STATUS_NAMES = {"queued": "待機中", "running": "作成中", "succeeded": "完了", "failed": "失敗"}
+REPORT_LABELS = {"regions": "地域ブロック", "prefectures": "都道府県", "market_areas": "市場領域", "since": "開始日",
+                 "until": "終了日", "formats": "出力形式", "unmet_threshold": "未充足とみなす閾値",
+                 "assignment_cap": "1大学あたりの上限", "csv_encoding": "CSV の文字コード", "_": "入力"}
+REPORT_MESSAGES = {  # page wording for the pydantic error types the generic table leaves vague
+    "date_parsing": "日付は 2026-04-01 の形で入力してください。",
+    "date_from_datetime_parsing": "日付は 2026-04-01 の形で入力してください。",
+    "date_from_datetime_inexact": "日付は 2026-04-01 の形で入力してください。",
+    "float_parsing": "0〜1 の数で入力してください（例: 0.875）。",
+    "int_parsing": "1以上の整数で入力してください。",
+    "int_from_float": "1以上の整数で入力してください。",
+}
+REPORT_FILE_HEADERS = {  # the report is the project's own HTML without scripts: refuse any that slipped in
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+                               "base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+    "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+FILE_LABELS = {"report.html": "HTML レポート", "report.pdf": "PDF", "report.xlsx": "Excel（XLSX）",
+               "report.json": "JSON"}
+
+
+def report_defaults() -> dict:
+    return {"regions": [], "market_areas": [], "since": "", "until": "", "formats": ["html"],
+            "unmet_threshold": str(reports_api.DEFAULT_UNMET_THRESHOLD), "assignment_cap": "",
+            "csv_encoding": "utf-8-sig"}
+
+
+def report_values(form: FormData) -> dict:
+    def text(name: str) -> str:
+        return unicodedata.normalize("NFKC", form.get(name) or "").strip()  # full-width digits typed in Japanese
+
+    return {"regions": form.getlist("regions"), "market_areas": form.getlist("market_areas"),
+            "since": text("since"), "until": text("until"), "formats": form.getlist("formats"),
+            "unmet_threshold": text("unmet_threshold"), "assignment_cap": text("assignment_cap"),
+            "csv_encoding": form.get("csv_encoding") or "utf-8-sig"}
+
+
+def report_form_errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error, detail in zip(exc.errors(), validation_details(exc.errors())):
+        field = detail.field.split(".")[0] or "_"
+        message = REPORT_MESSAGES.get(error.get("type", ""), detail.message)
+        if field == "formats" and error.get("type") == "too_short":
+            message = "出力形式を1つ以上選んでください。"
+        elif field == "unmet_threshold":
+            message = REPORT_MESSAGES["float_parsing"]
+        errors.setdefault(field, message)
+    return errors
+
+
+def coordinator_context(request: Request, session: Session, account: Account, values: dict, errors: dict) -> dict:
+    jobs = reports_api.list_reports(request, session, account)[:30]
+    return {"values": values, "errors": errors, "labels": REPORT_LABELS, "regions": REGION_ORDER,
+            "market_areas": market_areas(), "formats": REPORT_FORMATS, "csv_encodings": CSV_ENCODINGS,
+            "jobs": [job_view(j) for j in jobs]}
+
+
+def jst(text: str | None) -> str:
+    if not text:
+        return ""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+
+
+def scope_text(params: dict) -> str:
+    names = dict(market_areas())
+    parts = []
+    if params.get("regions"):
+        parts.append("・".join(params["regions"]))
+    if params.get("prefectures"):
+        prefectures = default_prefectures()
+        parts.append("・".join(prefectures.get(c).name for c in params["prefectures"]))
+    if params.get("market_areas"):
+        parts.append("・".join(f"{m} {names.get(m, '')}".strip() for m in params["market_areas"]))
+    if params.get("since") or params.get("until"):
+        parts.append(f"期間 {params.get('since') or ''}〜{params.get('until') or ''}")
+    return "、".join(parts) or "全国のすべてのニーズ"
+
+
+def job_view(job) -> dict:
+    """What the templates show of a ReportJobOut."""
+    percent = round(100 * job.done / job.total) if job.total else (100 if job.status == "succeeded" else 0)
+    files = [{"name": f.name, "label": FILE_LABELS.get(f.name, f"CSV: {f.name}" if f.name.endswith(".csv") else f.name),
+              "url": f"/coordinator/reports/{job.id}/files/{quote(f.name)}", "html": f.name.endswith(".html")}
+             for f in job.files]
+    files.sort(key=lambda f: (not f["html"], f["name"] != "report.pdf", f["name"] != "report.xlsx", f["name"]))
+    return {"id": job.id, "status": job.status, "status_name": JOB_STATUS_NAMES.get(job.status, job.status),
+            "stage": job.stage, "done": job.done, "total": job.total, "percent": percent, "message": job.message,
+            "summary": job.summary, "files": files, "scope": scope_text(job.params), "params": job.params,
+            "formats": [REPORT_FORMATS.get(f, f).split("（")[0] for f in job.params.get("formats", [])],
+            "created": jst(job.created_at), "finished": jst(job.finished_at),
+            "active": job.status in ("queued", "running"),
+            "html_file": next((f for f in files if f["name"] == "report.html"), None)}
+
+
 @router.get("/coordinator")
-def coordinator(request: Request, account: SignedIn):
+def coordinator(request: Request, session: SessionDep, account: SignedIn):
     remember(request, account)
-    require(account, Role.coordinator, Role.admin,
-            message="このページはコーディネーターと管理者のためのものです。")
-    return render(request, "coordinator.html", {"regions": REGION_ORDER})
+    require(account, *COORDINATORS, message=COORDINATOR_ONLY)
+    return render(request, "coordinator.html", coordinator_context(request, session, account, report_defaults(), {}))
+
+
+@router.post("/coordinator/reports")
+def coordinator_start_report(request: Request, session: SessionDep, account: SignedIn, form: Form):
+    remember(request, account)
+    check_csrf(request, form)
+    require(account, *COORDINATORS, message=COORDINATOR_ONLY)
+    values = report_values(form)
+    data = {k: v for k, v in values.items()
+            if not (k in ("since", "until", "unmet_threshold", "assignment_cap") and v == "")}
+    errors: dict[str, str] = {}
+    body = None
+    try:
+        body = reports_api.ReportRequest.model_validate(data)
+    except ValidationError as exc:
+        errors = report_form_errors(exc)
+    if body is not None and body.since and body.until and body.until <= body.since:
+        errors["until"] = "終了日は開始日より後の日付にしてください（終了日の前日までが対象です）。"
+    if errors:
+        return render(request, "coordinator.html", coordinator_context(request, session, account, values, errors),
+                      status=422)
+    job = reports_api.start_report(body, request, session, account)
+    return redirect(request, f"/coordinator/reports/{job.id}")
+
+
+@router.get("/coordinator/reports/{job_id}")
+def coordinator_report(job_id: int, request: Request, session: SessionDep, account: SignedIn):
+    remember(request, account)
+    require(account, *COORDINATORS, message=COORDINATOR_ONLY)
+    job = job_view(reports_api.get_report(job_id, request, session, account))
+    return render(request, "coordinator_report.html", {"job": job})
+
+
+@router.get("/coordinator/reports/{job_id}/status")
+def coordinator_report_status(job_id: int, request: Request, session: SessionDep, account: SignedIn):
+    """The job's state alone, polled by htmx every 2 s while it is queued or running."""
+    remember(request, account)
+    require(account, *COORDINATORS, message=COORDINATOR_ONLY)
+    job = job_view(reports_api.get_report(job_id, request, session, account))
+    return render(request, "_report_status.html", {"job": job}, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/coordinator/reports/{job_id}/files/{name}")
+def coordinator_report_file(job_id: int, name: str, request: Request, session: SessionDep, account: SignedIn):
+    """A file of the job for the signed-in coordinator: the API's own download (only names in job.files)."""
+    remember(request, account)
+    require(account, *COORDINATORS, message=COORDINATOR_ONLY)
+    response = reports_api.download_report_file(job_id, name, request, session, account)
+    response.headers.update(REPORT_FILE_HEADERS)
+    return response
