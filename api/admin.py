@@ -38,7 +38,7 @@ def serve(
     if load_demo:
         settings = settings.model_copy(update={"load_demo": True})
         _offer_demo_coordinator()
-    console.print(f"API: http://{host}:{port}/api/v1  ドキュメント: http://{host}:{port}/docs")
+    console.print(f"画面: http://{host}:{port}/  API: http://{host}:{port}/api/v1  ドキュメント: http://{host}:{port}/docs")
     uvicorn.run(create_app(settings), host=host, port=port)
 
 

@@ -24,7 +24,9 @@ from .errors import InvalidInputError, MatcherError
 from .serialize import match_result_to_dict, need_hit_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_INDEX_DIR = ROOT / "var" / "index"
+# The CLI indexes the corpus files; the API indexes its database in var/index. Separate folders,
+# so neither rebuilds the other's index.
+DEFAULT_INDEX_DIR = ROOT / "var" / "cli-index"
 
 app = typer.Typer(help="産学官連携 ニーズ・シーズ マッチングエンジン", no_args_is_help=True, add_completion=False)
 bench_app = typer.Typer(help="ベンチマーク（結果はJSONで出力）", no_args_is_help=True)
