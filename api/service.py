@@ -129,5 +129,7 @@ class MatchService:
             return self.engine.match(text, prefecture, query_vector=vector, **options)
 
     def needs_for_text(self, text: str, prefecture: object, **options) -> list[NeedHit]:
+        check_text(text, field="シーズの本文", max_chars=self.engine.settings.max_text_chars)
+        vector = self.engine.encoder.encode_queries([text])[0]  # outside the lock, like match()
         with self._lock:
-            return self.engine.needs_for_text(text, prefecture, **options)
+            return self.engine.needs_for_text(text, prefecture, query_vector=vector, **options)

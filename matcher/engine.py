@@ -309,12 +309,13 @@ class Engine:
 
     def needs_for_text(self, text: str, prefecture: object = None, *, top_k: int = 10,
                        include_confidential: bool = False,
-                       need_filter: Callable[[Need], bool] | None = None) -> list[NeedHit]:
+                       need_filter: Callable[[Need], bool] | None = None,
+                       query_vector: np.ndarray | None = None) -> list[NeedHit]:
         text = check_text(text, field="シーズの本文", max_chars=self.settings.max_text_chars)
         self._check_options(top_k, "seed", "all")
         seed_pref = self.prefectures.get(prefecture) if prefecture not in (None, "") else None
         terms = self.tokenizer.terms(text)
-        vector = self.encoder.encode_queries([text])[0]
+        vector = self.encoder.encode_queries([text])[0] if query_vector is None else query_vector
         visible = _both(None if include_confidential else (lambda n: n.visibility != "confidential"), need_filter)
         allowed = None if visible is None else np.fromiter(
             (n.id for n in self.needs.values() if visible(n)), dtype=np.int64)
