@@ -14,8 +14,9 @@ run: setup
 # The API tests run on SQLite and on PostgreSQL; scripts/postgres.sh installs and starts a
 # private server on loopback. Where it cannot (no apt, not root), those tests skip, unless
 # REQUIRE_POSTGRES=1 (set by .ci/run) makes them fail.
-# Coverage may not fall below COVERAGE_FLOOR percent (matcher/ and api/ together).
-COVERAGE_FLOOR := 87
+# Coverage may not fall below COVERAGE_FLOOR percent (matcher/ and api/ together): 87% before the
+# restructure (issue 11), 89.0% after it.
+COVERAGE_FLOOR := 88
 test: setup
 	MATCHER_TEST_POSTGRES_URL="$$(scripts/postgres.sh || true)" $(BIN)/pytest \
 		--cov=matcher --cov=api --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)

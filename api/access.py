@@ -1,4 +1,4 @@
-"""Object-level authorisation: who may read or change which need, seed and researcher.
+"""Object-level authorisation: who may read or change which need, seed and researcher, and see which contact.
 
 Roles:
 - poster: posts needs; sees public needs and its own confidential ones; changes only its own needs.
@@ -8,26 +8,59 @@ Roles:
 
 A confidential need or private seed that a reader may not see is reported as
 missing (404), not forbidden, so its existence does not leak.
+
+The rules every reader shares ("listed" seeds and needs) are written once each, as a predicate on a row and,
+right next to it, as the same condition for a query: lists, counts and the matching index use the query form.
 """
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, and_
+from sqlmodel import Session, col, select
 
 from .errors import forbidden, not_found
-from .models import Account, Need, NeedVisibility, Researcher, Role, Seed, SeedVisibility, Status
+from .models import Account, ContactVisibility, Need, NeedVisibility, Researcher, Role, Seed, SeedVisibility, Status
 
 READ_ALL = {Role.coordinator, Role.admin}
 
 
-def researcher_of(session: Session, account: Account) -> Researcher | None:
-    return session.exec(select(Researcher).where(Researcher.account_id == account.id)).first()
+# ---- what every signed-in reader sees ------------------------------------------------------------
+def seed_is_listed(seed: Seed) -> bool:
+    """Active and not a draft: every signed-in user may read it, and the engine matches it."""
+    return seed.status == Status.active and seed.visibility != SeedVisibility.private
 
 
-def can_read_need(account: Account, need: Need) -> bool:
-    if account.role in READ_ALL or need.owner_account_id == account.id:
+def listed_seeds() -> ColumnElement[bool]:
+    """`seed_is_listed` as a WHERE clause."""
+    return and_(col(Seed.status) == Status.active, col(Seed.visibility) != SeedVisibility.private)
+
+
+def need_is_listed(need: Need) -> bool:
+    """Active and public: every signed-in user may read it."""
+    return need.status == Status.active and need.visibility == NeedVisibility.public
+
+
+def listed_needs() -> ColumnElement[bool]:
+    """`need_is_listed` as a WHERE clause."""
+    return and_(col(Need.status) == Status.active, col(Need.visibility) == NeedVisibility.public)
+
+
+def may_see_contact(visibility: ContactVisibility, researcher: Researcher, reader: Account | None) -> bool:
+    """One contact field (e-mail or phone) of `researcher`, under the visibility the researcher chose for it."""
+    if reader is not None and (reader.role == Role.admin or reader.id == researcher.account_id):
         return True
-    return need.visibility == NeedVisibility.public and need.status == Status.active
+    if visibility == ContactVisibility.public:
+        return True
+    return visibility == ContactVisibility.registered and reader is not None
+
+
+# ---- needs -------------------------------------------------------------------------------------------
+def can_read_need(account: Account, need: Need) -> bool:
+    return account.role in READ_ALL or need.owner_account_id == account.id or need_is_listed(need)
+
+
+def may_change_need(account: Account, need: Need) -> bool:
+    return account.role == Role.admin or need.owner_account_id == account.id
 
 
 def readable_need(session: Session, account: Account, need_id: int) -> Need:
@@ -39,9 +72,14 @@ def readable_need(session: Session, account: Account, need_id: int) -> Need:
 
 def writable_need(session: Session, account: Account, need_id: int) -> Need:
     need = readable_need(session, account, need_id)
-    if not (account.role == Role.admin or need.owner_account_id == account.id):
+    if not may_change_need(account, need):
         raise forbidden("このニーズを変更できるのは、投稿した本人と管理者だけです。")
     return need
+
+
+# ---- researchers and seeds ------------------------------------------------------------------------
+def researcher_of(session: Session, account: Account) -> Researcher | None:
+    return session.exec(select(Researcher).where(Researcher.account_id == account.id)).first()
 
 
 def owns_seed(session: Session, account: Account, seed: Seed) -> bool:
@@ -52,9 +90,16 @@ def owns_seed(session: Session, account: Account, seed: Seed) -> bool:
 
 
 def can_read_seed(session: Session, account: Account, seed: Seed) -> bool:
-    if account.role in READ_ALL or owns_seed(session, account, seed):
-        return True
-    return seed.status == Status.active and seed.visibility != SeedVisibility.private
+    return account.role in READ_ALL or owns_seed(session, account, seed) or seed_is_listed(seed)
+
+
+def may_change_seed(session: Session, account: Account, seed: Seed) -> bool:
+    return account.role == Role.admin or owns_seed(session, account, seed)
+
+
+def may_see_needs_for_seed(session: Session, account: Account, seed: Seed) -> bool:
+    """The needs a seed fits: for its researcher, coordinators and admins."""
+    return account.role in READ_ALL or owns_seed(session, account, seed)
 
 
 def readable_seed(session: Session, account: Account, seed_id: int) -> Seed:
@@ -66,7 +111,7 @@ def readable_seed(session: Session, account: Account, seed_id: int) -> Seed:
 
 def writable_seed(session: Session, account: Account, seed_id: int) -> Seed:
     seed = readable_seed(session, account, seed_id)
-    if not (account.role == Role.admin or owns_seed(session, account, seed)):
+    if not may_change_seed(session, account, seed):
         raise forbidden("このシーズを変更できるのは、登録した研究者本人と管理者だけです。")
     return seed
 

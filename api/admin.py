@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -17,10 +19,16 @@ app = typer.Typer(help="産学官連携マッチング API の管理コマンド
 console = Console()
 
 
-def _session() -> Session:
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session on the configured database; its connections are closed when the command ends."""
     engine = make_engine(get_settings().sqlalchemy_url)
-    migrate(engine)
-    return Session(engine)
+    try:
+        migrate(engine)
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -84,7 +92,8 @@ def create_account(
         if researcher_id is not None:
             researcher = session.get(Researcher, researcher_id)
             if researcher is None or role != Role.researcher:
-                raise typer.BadParameter("研究者IDは、role が researcher のときに、登録済みの研究者を指定してください。")
+                raise typer.BadParameter(
+                    "研究者IDは、role が researcher のときに、登録済みの研究者を指定してください。")
             researcher.account_id = account.id
             session.add(researcher)
         session.commit()

@@ -14,7 +14,7 @@ import secrets
 
 from sqlmodel import Session, select
 
-from .models import Account, ApiToken, utcnow
+from .models import Account, ApiToken, stored_id, utcnow
 
 TOKEN_PREFIX = "mt_"
 
@@ -26,7 +26,7 @@ def hash_token(token: str) -> str:
 def issue_token(session: Session, account: Account, label: str | None = None) -> str:
     """Create a token for `account` and return it; only its hash is stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(account_id=account.id, token_hash=hash_token(token), label=label))
+    session.add(ApiToken(account_id=stored_id(account), token_hash=hash_token(token), label=label))
     session.commit()
     return token
 

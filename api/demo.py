@@ -7,79 +7,110 @@ found again by name and kind, researchers by university, department and name.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
+from matcher import records as rec
 from matcher.corpus import CORPUS_DIR, load_corpus
 
 from . import models as m
 
+T = TypeVar("T")
+
 
 def load_demo(session: Session, corpus_dir: Path = CORPUS_DIR) -> dict[str, int]:
+    """Add what the database lacks of the corpus; returns how many of each kind were added."""
     corpus = load_corpus(corpus_dir)
-    added = {"organisations": 0, "researchers": 0, "seeds": 0, "needs": 0, "accounts": 0}
-
-    def organisation(name: str, kind: m.OrgKind, prefecture_code: str, **extra) -> m.Organisation:
-        found = session.exec(select(m.Organisation).where(m.Organisation.name == name, m.Organisation.kind == kind)).first()
-        if found is None:
-            found = m.Organisation(name=name, kind=kind, prefecture_code=prefecture_code, **extra)
-            session.add(found)
-            session.flush()
-            added["organisations"] += 1
-        return found
-
-    universities = {}
-    for u in corpus.universities.values():
-        universities[u.name] = organisation(
-            u.name, m.OrgKind.university, u.prefecture_code, name_en=u.name_en,
-            liaison_office=u.liaison.office if u.liaison else None, liaison_url=u.liaison.url if u.liaison else None)
-
-    researchers: dict[tuple, m.Researcher] = {}
+    loader = _Loader(session)
+    universities = {u.name: loader.university(u) for u in corpus.universities.values()}
     for seed in corpus.seeds:
-        org = universities[seed.university]
-        r = seed.researcher
-        key = (org.id, r.department, r.name)
-        if key not in researchers:
-            found = session.exec(select(m.Researcher).where(
-                m.Researcher.organisation_id == org.id, m.Researcher.name == r.name,
-                m.Researcher.department == r.department)).first()
-            if found is None:
-                found = m.Researcher(organisation_id=org.id, name=r.name, kana=r.kana, department=r.department,
-                                     position=r.position)
-                session.add(found)
-                session.flush()
-                added["researchers"] += 1
-            researchers[key] = found
-        if session.get(m.Seed, seed.id) is None:
-            session.add(m.Seed(id=seed.id, title=seed.title, summary=seed.summary, keywords=list(seed.keywords),
-                               market_areas=list(seed.market_areas),
-                               readiness=m.Readiness(seed.readiness) if seed.readiness else None,
-                               researcher_id=researchers[key].id, organisation_id=org.id))
-            added["seeds"] += 1
-
+        loader.seed(seed, universities[seed.university])
     for need in corpus.needs:
-        if session.get(m.Need, need.id) is not None:
-            continue
-        kind = m.OrgKind(need.poster_kind) if need.poster_kind in m.OrgKind.__members__ else m.OrgKind.other
-        org = organisation(need.poster_name or "（投稿者不明）", kind, need.prefecture_code)
-        account = session.exec(select(m.Account).where(m.Account.organisation_id == org.id,
-                                                       m.Account.role == m.Role.poster)).first()
-        if account is None:
-            account = m.Account(name=org.name, role=m.Role.poster, organisation_id=org.id)
-            session.add(account)
-            session.flush()
-            added["accounts"] += 1
-        session.add(m.Need(id=need.id, title=need.title, description=need.description,
-                           prefecture_code=need.prefecture_code, market_areas=list(need.market_areas),
-                           collaboration=m.Collaboration(need.collaboration) if need.collaboration else None,
-                           visibility=m.NeedVisibility(need.visibility), owner_account_id=account.id,
-                           organisation_id=org.id))
-        added["needs"] += 1
+        loader.need(need)
     session.flush()
     _advance_sequences(session)
     session.commit()
-    return added
+    return loader.added
+
+
+class _Loader:
+    def __init__(self, session: Session):
+        self.session = session
+        self.added = {"organisations": 0, "researchers": 0, "seeds": 0, "needs": 0, "accounts": 0}
+        self.researchers: dict[tuple[int, str | None, str], m.Researcher] = {}
+
+    def _add(self, row: SQLModel, kind: str) -> None:
+        self.session.add(row)
+        self.session.flush()
+        self.added[kind] += 1
+
+    def organisation(self, name: str, kind: m.OrgKind, prefecture_code: str | None, **extra: Any) -> m.Organisation:
+        query = select(m.Organisation).where(m.Organisation.name == name, m.Organisation.kind == kind)
+        found = self.session.exec(query).first()
+        if found is None:
+            found = m.Organisation(name=name, kind=kind, prefecture_code=_required(prefecture_code, name), **extra)
+            self._add(found, "organisations")
+        return found
+
+    def university(self, university: rec.University) -> m.Organisation:
+        liaison = university.liaison
+        return self.organisation(university.name, m.OrgKind.university, university.prefecture_code,
+                                 name_en=university.name_en, liaison_office=liaison.office if liaison else None,
+                                 liaison_url=liaison.url if liaison else None)
+
+    def researcher(self, r: rec.Researcher, org: m.Organisation) -> m.Researcher:
+        key = (m.stored_id(org), r.department, r.name)
+        if key not in self.researchers:
+            found = self.session.exec(select(m.Researcher).where(
+                m.Researcher.organisation_id == org.id, m.Researcher.name == r.name,
+                m.Researcher.department == r.department)).first()
+            if found is None:
+                found = m.Researcher(organisation_id=m.stored_id(org), name=r.name, kana=r.kana,
+                                     department=r.department, position=r.position)
+                self._add(found, "researchers")
+            self.researchers[key] = found
+        return self.researchers[key]
+
+    def seed(self, seed: rec.Seed, org: m.Organisation) -> None:
+        researcher = self.researcher(_required(seed.researcher, f"seed {seed.id}"), org)
+        if self.session.get(m.Seed, seed.id) is not None:
+            return
+        self.session.add(m.Seed(id=seed.id, title=seed.title, summary=seed.summary, keywords=list(seed.keywords),
+                                market_areas=list(seed.market_areas),
+                                readiness=m.Readiness(seed.readiness) if seed.readiness else None,
+                                researcher_id=m.stored_id(researcher), organisation_id=m.stored_id(org)))
+        self.added["seeds"] += 1
+
+    def poster(self, need: rec.Need) -> tuple[m.Organisation, m.Account]:
+        kind = m.OrgKind.__members__.get(need.poster_kind or "", m.OrgKind.other)
+        org = self.organisation(need.poster_name or "（投稿者不明）", kind, need.prefecture_code)
+        account = self.session.exec(select(m.Account).where(m.Account.organisation_id == org.id,
+                                                            m.Account.role == m.Role.poster)).first()
+        if account is None:
+            account = m.Account(name=org.name, role=m.Role.poster, organisation_id=org.id)
+            self._add(account, "accounts")
+        return org, account
+
+    def need(self, need: rec.Need) -> None:
+        if self.session.get(m.Need, need.id) is not None:
+            return
+        org, account = self.poster(need)
+        self.session.add(m.Need(id=need.id, title=need.title, description=need.description,
+                                prefecture_code=_required(need.prefecture_code, f"need {need.id}"),
+                                market_areas=list(need.market_areas),
+                                collaboration=m.Collaboration(need.collaboration) if need.collaboration else None,
+                                visibility=m.NeedVisibility(need.visibility), owner_account_id=m.stored_id(account),
+                                organisation_id=org.id))
+        self.added["needs"] += 1
+
+
+def _required(value: T | None, where: str) -> T:
+    """The database needs what the corpus format leaves optional (a prefecture, a seed's researcher)."""
+    if value is None:
+        raise ValueError(f"the demo corpus lacks a required value ({where})")
+    return value
 
 
 def _advance_sequences(session: Session) -> None:
@@ -87,5 +118,5 @@ def _advance_sequences(session: Session) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite's INTEGER PRIMARY KEY continues after the largest id by itself
     for table in ("seed", "need"):
-        session.exec(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                          f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1))"))
+        session.connection().execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                          f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1))"))

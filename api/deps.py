@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -12,6 +12,7 @@ from sqlmodel import Session
 from .auth import account_for_token
 from .errors import ApiError, forbidden
 from .models import Account, Role
+from .service import MatchService
 
 _bearer = HTTPBearer(auto_error=False, description="`matcher-admin create-token` で発行したAPIトークン")
 
@@ -27,7 +28,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def current_account(session: SessionDep,
                     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Account:
     if credentials is None:
-        raise ApiError(401, "unauthorized", "認証が必要です。有効なAPIトークンを Authorization: Bearer で送ってください。")
+        raise ApiError(401, "unauthorized",
+                       "認証が必要です。有効なAPIトークンを Authorization: Bearer で送ってください。")
     account = account_for_token(session, credentials.credentials)
     if account is None:
         raise ApiError(401, "unauthorized", "APIトークンが無効です（誤り・失効・停止のいずれか）。")
@@ -37,7 +39,7 @@ def current_account(session: SessionDep,
 AccountDep = Annotated[Account, Depends(current_account)]
 
 
-def require_roles(*roles: Role):
+def require_roles(*roles: Role) -> Any:
     def check(account: AccountDep) -> Account:
         if account.role not in roles:
             raise forbidden()
@@ -46,5 +48,10 @@ def require_roles(*roles: Role):
     return Depends(check)
 
 
-def get_service(request: Request):
-    return request.app.state.service
+def get_service(request: Request) -> MatchService:
+    """The engine service the lifespan started; every write tells it through api/usecases.py."""
+    service: MatchService = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[MatchService, Depends(get_service)]

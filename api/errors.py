@@ -1,16 +1,23 @@
-"""One JSON error format for every failure, with a Japanese message:
+"""One error format for every failure, with a Japanese message. The API answers it as JSON:
 
     {"error": {"code": "not_found", "message": "ニーズ（ID: 5）が見つかりません。",
                "details": [{"field": "body.title", "message": "必須項目です。"}]}}
 
-Engine errors become HTTP errors here, at the edge, and nowhere else.
+`http_error` is the one table from an exception (ours, FastAPI's validation, Starlette's HTTP errors and the
+engine's) to status, code, message and details. The JSON handlers below answer with it; the web pages render
+the same `HttpError` as a Japanese HTML page (api/web/render.py), and `install_error_handlers` takes that
+renderer as a parameter, so this module depends on nothing above it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -59,6 +66,14 @@ STATUS_MESSAGES = {
     413: "送信されたデータが大きすぎます。",
     503: "サービスの準備ができていません。しばらくしてからお試しください。",
 }
+VALIDATION_MESSAGE = "入力内容に誤りがあります。各項目のメッセージを確認してください。"
+
+# the engine's errors, most specific first (NotFoundError and InvalidInputError are MatcherErrors)
+ENGINE_ERRORS: tuple[tuple[type[MatcherError], int, str], ...] = (
+    (NotFoundError, 404, "not_found"),
+    (InvalidInputError, 422, "validation_error"),
+    (MatcherError, 503, "not_ready"),
+)
 
 # pydantic error types → Japanese, with the error's context values filled in
 VALIDATION_MESSAGES = {
@@ -84,7 +99,7 @@ VALIDATION_MESSAGES = {
 }
 
 
-def _japanese(error: dict) -> str:
+def _japanese(error: Mapping[str, Any]) -> str:
     kind = error.get("type", "")
     if kind == "value_error":
         message = str(error.get("ctx", {}).get("error") or error.get("msg", ""))
@@ -98,13 +113,44 @@ def _japanese(error: dict) -> str:
         return template
 
 
-def validation_details(errors) -> list[ErrorDetail]:
+def validation_details(errors: Sequence[Mapping[str, Any]]) -> list[ErrorDetail]:
     return [ErrorDetail(field=".".join(str(p) for p in e.get("loc", ())), message=_japanese(e)) for e in errors]
 
 
-def _response(status: int, code: str, message: str, details: list[ErrorDetail] | None = None, headers=None) -> JSONResponse:
-    body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details or []))
-    return JSONResponse(status_code=status, content=body.model_dump(), headers=headers)
+@dataclass(frozen=True)
+class HttpError:
+    """What a failure means over HTTP, whichever form (JSON or an HTML page) answers it."""
+
+    status: int
+    code: str
+    message: str
+    details: list[ErrorDetail] = field(default_factory=list)
+    headers: dict[str, str] | None = None
+
+
+# the exceptions `http_error` knows; anything else is a bug and stays a 500
+HANDLED: tuple[type[Exception], ...] = (ApiError, RequestValidationError, StarletteHTTPException, MatcherError)
+
+
+def http_error(exc: Exception) -> HttpError:
+    if isinstance(exc, ApiError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return HttpError(exc.status, exc.code, exc.message, exc.details, headers)
+    if isinstance(exc, RequestValidationError):
+        return HttpError(422, "validation_error", VALIDATION_MESSAGE, validation_details(exc.errors()))
+    if isinstance(exc, StarletteHTTPException):
+        return HttpError(exc.status_code, STATUS_CODES.get(exc.status_code, "error"),
+                         STATUS_MESSAGES.get(exc.status_code, "エラーが発生しました。"),
+                         headers=dict(exc.headers) if exc.headers else None)
+    for kind, status, code in ENGINE_ERRORS:
+        if isinstance(exc, kind):
+            return HttpError(status, code, str(exc))
+    raise TypeError(f"no HTTP form for {type(exc).__name__}") from exc
+
+
+def json_error(error: HttpError) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=error.code, message=error.message, details=error.details))
+    return JSONResponse(status_code=error.status, content=body.model_dump(), headers=error.headers)
 
 
 def wants_html(request: Request) -> bool:
@@ -112,34 +158,17 @@ def wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return _response(exc.status, exc.code, exc.message, exc.details, headers)
+HtmlErrorPage = Callable[[Request, Exception], Response]
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError):
-        details = validation_details(exc.errors())
-        return _response(422, "validation_error", "入力内容に誤りがあります。各項目のメッセージを確認してください。", details)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException):
-        message = STATUS_MESSAGES.get(exc.status_code, "エラーが発生しました。")
-        if wants_html(request):  # a mistyped page address gets a Japanese page, not JSON
-            from .routes.pages import error_page
+def install_error_handlers(app: FastAPI, html_page: HtmlErrorPage | None = None) -> None:
+    """Answer every known error as JSON; with `html_page`, a browser asking for a page gets that instead
+    (a mistyped page address gets a Japanese page, not JSON)."""
 
-            return error_page(request, exc.status_code, message)
-        return _response(exc.status_code, STATUS_CODES.get(exc.status_code, "error"), message, headers=exc.headers)
+    async def handle(request: Request, exc: Exception) -> Response:
+        if html_page is not None and wants_html(request):
+            return html_page(request, exc)
+        return json_error(http_error(exc))
 
-    @app.exception_handler(NotFoundError)
-    async def _engine_not_found(_: Request, exc: NotFoundError):
-        return _response(404, "not_found", str(exc))
-
-    @app.exception_handler(InvalidInputError)
-    async def _engine_invalid(_: Request, exc: InvalidInputError):
-        return _response(422, "validation_error", str(exc))
-
-    @app.exception_handler(MatcherError)
-    async def _engine_error(_: Request, exc: MatcherError):
-        return _response(503, "not_ready", str(exc))
+    for kind in HANDLED:
+        app.add_exception_handler(kind, handle)

@@ -8,26 +8,31 @@ from __future__ import annotations
 
 import json
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from .errors import ErrorBody, ErrorResponse
 
-TOO_LARGE = ErrorResponse(error=ErrorBody(code="payload_too_large", message="送信されたデータが大きすぎます。")).model_dump()
+TOO_LARGE = ErrorResponse(error=ErrorBody(code="payload_too_large",
+                                          message="送信されたデータが大きすぎます。")).model_dump()
 
 
 class BodySizeLimit:
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         html = _wants_html(scope)
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await _reject(send, self.max_bytes, html)
+            await _reject(send, self.max_bytes, html)
+            return
         seen = 0
 
-        async def counted_receive():
+        async def counted_receive() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
@@ -46,16 +51,17 @@ class _TooLarge(Exception):
     pass
 
 
-def _wants_html(scope) -> bool:
+def _wants_html(scope: Scope) -> bool:
     accept = dict(scope.get("headers") or []).get(b"accept", b"")
     return not scope.get("path", "").startswith("/api/") and b"text/html" in accept
 
 
-async def _reject(send, max_bytes: int, html: bool = False) -> None:
+async def _reject(send: Send, max_bytes: int, html: bool = False) -> None:
     message = f"送信されたデータが大きすぎます（上限 {max_bytes:,} バイト）。"
     if html:  # a form post from the web pages: a plain Japanese page, with a way back
         payload = (f'<!doctype html><html lang="ja"><meta charset="utf-8"><title>送信内容が大きすぎます</title>'
-                   f'<p>{message}内容を短くして、<a href="javascript:history.back()">前の画面</a>からもう一度送信してください。</p>'
+                   f'<p>{message}内容を短くして、<a href="javascript:history.back()">前の画面</a>'
+                   f'からもう一度送信してください。</p>'
                    f'</html>').encode()
         content_type = b"text/html; charset=utf-8"
     else:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 
+from . import web
 from .db import make_engine, migrate
 from .errors import install_error_handlers
 from .limits_middleware import BodySizeLimit
-from .routes import health, needs, pages, people, reports, seeds
+from .routes import health, needs, people, reports, seeds
 from .settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from matcher.embed import TextEncoder
 
 API_PREFIX = "/api/v1"
 
@@ -28,12 +34,12 @@ DESCRIPTION = """
 """
 
 
-def create_app(settings: Settings | None = None, *, encoder=None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None = None) -> FastAPI:
     """Build the app. `encoder` lets tests share one loaded model across apps."""
     settings = settings or get_settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from .demo import load_demo
         from .reports_jobs import fail_orphans
         from .service import MatchService
@@ -59,7 +65,7 @@ def create_app(settings: Settings | None = None, *, encoder=None) -> FastAPI:
     app = FastAPI(title="産学官連携 ニーズ・シーズ マッチング API", version="1.0.0", description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.settings = settings
-    install_error_handlers(app)
+    install_error_handlers(app, html_page=web.error_response)  # unknown page addresses get a Japanese page
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -69,6 +75,6 @@ def create_app(settings: Settings | None = None, *, encoder=None) -> FastAPI:
     api.include_router(reports.router)
     app.include_router(api)
     app.include_router(health.router)
-    app.include_router(pages.router)  # the Japanese web pages
+    web.include_pages(app)  # the Japanese web pages
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     return app

@@ -14,20 +14,34 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
-from pydantic import ConfigDict, field_validator
+from pydantic import field_validator
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig  # the type SQLModel gives model_config; pydantic's ConfigDict is narrower
 
+from matcher.market_areas import MARKET_AREA_CODES
 from matcher.regions import default_prefectures
 
 from .limits import KEYWORD_MAX_CHARS, KEYWORDS_MAX, NAME_MAX_CHARS, TEXT_MAX_CHARS, TITLE_MAX_CHARS
 
-MARKET_AREAS = tuple(f"M{i}" for i in range(1, 10))
+MARKET_AREAS = MARKET_AREA_CODES
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)  # SQLModel's UTCDateTime stores it as UTC on SQLite and PostgreSQL alike
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def stored_id(row: _Stored) -> int:
+    """The id of a row read from or flushed to the database (SQLModel types it optional, for new rows)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id: it was never saved")
+    return row.id
 
 
 class OrgKind(StrEnum):
@@ -81,7 +95,7 @@ class Collaboration(StrEnum):
     training = "人材育成"
 
 
-FORBID = ConfigDict(extra="forbid", str_strip_whitespace=True)
+FORBID = SQLModelConfig(extra="forbid", str_strip_whitespace=True)
 
 
 def _check_prefecture(value: str | None) -> str | None:

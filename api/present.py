@@ -2,36 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
-from matcher.engine import MatchResult
+from matcher.results import MatchResult
 from matcher.serialize import match_result_to_dict
 
-from .models import (Account, ContactPublic, ContactVisibility, Need, NeedPublic, Organisation, Researcher,
-                     ResearcherPublic, Role, Seed, SeedPublic)
+from .access import may_see_contact
+from .models import (
+    Account,
+    ContactPublic,
+    Need,
+    NeedPublic,
+    Organisation,
+    Researcher,
+    ResearcherPublic,
+    Seed,
+    SeedPublic,
+    stored_id,
+)
 from .schemas import MatchOut
-
-
-def _may_see(visibility: ContactVisibility, researcher: Researcher, reader: Account | None) -> bool:
-    if reader is not None and (reader.role == Role.admin or reader.id == researcher.account_id):
-        return True
-    if visibility == ContactVisibility.public:
-        return True
-    return visibility == ContactVisibility.registered and reader is not None
 
 
 def researcher_public(researcher: Researcher, reader: Account | None) -> ResearcherPublic:
     contact = ContactPublic(
-        email=researcher.email if _may_see(researcher.email_visibility, researcher, reader) else None,
-        phone=researcher.phone if _may_see(researcher.phone_visibility, researcher, reader) else None,
+        email=researcher.email if may_see_contact(researcher.email_visibility, researcher, reader) else None,
+        phone=researcher.phone if may_see_contact(researcher.phone_visibility, researcher, reader) else None,
     )
-    return ResearcherPublic(id=researcher.id, organisation_id=researcher.organisation_id, name=researcher.name,
+    return ResearcherPublic(id=stored_id(researcher), organisation_id=researcher.organisation_id, name=researcher.name,
                             kana=researcher.kana, department=researcher.department, position=researcher.position,
                             contact=contact)
 
 
 def seed_public(session: Session, seed: Seed) -> SeedPublic:
-    org = session.get(Organisation, seed.organisation_id)
+    org = session.get_one(Organisation, seed.organisation_id)
     return SeedPublic(**seed.model_dump(), university=org.name, prefecture_code=org.prefecture_code)
 
 
@@ -44,7 +49,7 @@ def match_out(session: Session, result: MatchResult, reader: Account, need_id: i
     data = match_result_to_dict(result)
     cache: dict[int, ResearcherPublic | None] = {}
 
-    def researcher(record: dict | None) -> ResearcherPublic | None:
+    def researcher(record: dict[str, Any] | None) -> ResearcherPublic | None:
         if not record or record.get("id") is None:
             return None
         rid = record["id"]

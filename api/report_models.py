@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
@@ -34,9 +35,9 @@ class ReportJob(SQLModel, table=True):
     done: int = 0
     total: int = 0
     message: str | None = Field(default=None, max_length=2000)  # the failure reason, in Japanese
-    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     files: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)  # heartbeat: every progress write

@@ -1,7 +1,7 @@
-"""Running report jobs in a background thread, with their state and progress in the database.
+"""Report jobs: started, read and downloaded for the API and the coordinator's page alike; run in a thread.
 
-- `start_job` inserts nothing: the route has committed a `queued` row; this
-  starts a daemon thread for it and remembers the thread in `ACTIVE`.
+- `start_report` commits a `queued` row and starts a daemon thread for it,
+  remembered in `ACTIVE`.
 - The thread marks the job `running`, computes the report over the service's
   engine (holding the service lock only while the indexes are read; need
   encoding happens outside it), writes the files under
@@ -14,6 +14,9 @@
   either finishes, fails with a reason, or is reported failed: never a silent hang.
   (The service is one process, as the engine lives in memory; with several
   worker processes the registry would need a shared heartbeat check instead.)
+- `report_scope` turns a job's parameters into the engine's `ReportScope`: the
+  one source of what the job covers, for the computation and for its description
+  (`describe_scope`) in the report and on the page.
 """
 
 from __future__ import annotations
@@ -21,17 +24,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from fastapi.responses import FileResponse
+from sqlalchemy import Engine as Database
+from sqlmodel import Session, col, select
 
-from matcher.report_render import render_report
-from matcher.reports import DEFAULT_UNMET_THRESHOLD, ReportOptions, ReportScope, compute_report
+from matcher.records import Need as NeedRecord
+from matcher.report_render import RenderResult, render_report
+from matcher.reports import DEFAULT_UNMET_THRESHOLD, Report, ReportOptions, ReportScope, compute_report, select_needs
 
-from .models import Need, Status, utcnow
+from .errors import ApiError, not_found
+from .models import Account, Need, Status, stored_id, utcnow
 from .report_models import JobStatus, ReportJob
+from .schemas import ReportRequest
+from .service import MatchService
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +50,51 @@ JST = ZoneInfo("Asia/Tokyo")
 ACTIVE: dict[int, threading.Thread] = {}
 _ACTIVE_LOCK = threading.Lock()
 INTERRUPTED = "サーバーの再起動により中断されました。もう一度レポートを作成してください。"
+DEFAULT_FORMATS = ["html", "xlsx", "csv", "json"]
+MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".csv": "text/csv", ".json": "application/json",
+               ".pdf": "application/pdf",
+               ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+# ---- starting and reading jobs ------------------------------------------------------------------
+def start_report(session: Session, account: Account, body: ReportRequest, *, db: Database, service: MatchService,
+                 data_dir: Path) -> ReportJob:
+    """Record a queued job for `body` and start computing it in the background."""
+    fail_orphans(session)
+    job = ReportJob(created_by=stored_id(account), params=body.model_dump(mode="json"))
+    session.add(job)
+    session.commit()
+    session.refresh(job)
+    start_job(db, service, data_dir, stored_id(job))
+    return job
+
+
+def recent_jobs(session: Session, limit: int) -> list[ReportJob]:
+    """The newest jobs first."""
+    fail_orphans(session)
+    return list(session.exec(select(ReportJob).order_by(col(ReportJob.id).desc()).limit(limit)).all())
+
+
+def find_job(session: Session, job_id: int) -> ReportJob:
+    fail_orphans(session)
+    job = session.get(ReportJob, job_id)
+    if job is None:
+        raise not_found("レポート", job_id)
+    session.refresh(job)  # its thread writes progress through other sessions
+    return job
+
+
+def download(data_dir: Path, job: ReportJob, name: str) -> FileResponse:
+    """A file of the job: only names in `job.files`, so no path from a request reaches the disk."""
+    if name not in job.files:
+        raise ApiError(404, "not_found", f"ファイル「{name}」はこのレポートにありません。")
+    path = job_dir(data_dir, stored_id(job)) / name
+    if not path.is_file():
+        raise ApiError(404, "not_found", f"ファイル「{name}」が見つかりません（削除された可能性があります）。")
+    suffix = path.suffix.lower()
+    disposition = "inline" if suffix in (".html", ".pdf") else "attachment"
+    return FileResponse(path, media_type=MEDIA_TYPES.get(suffix, "application/octet-stream"), filename=name,
+                        content_disposition_type=disposition)
 
 
 def job_dir(data_dir: Path, job_id: int) -> Path:
@@ -47,11 +103,11 @@ def job_dir(data_dir: Path, job_id: int) -> Path:
 
 def fail_orphans(session: Session) -> int:
     """Mark queued/running jobs with no live thread in this process as failed. Returns how many."""
-    rows = session.exec(select(ReportJob).where(ReportJob.status.in_([JobStatus.queued.value, JobStatus.running.value]))).all()
+    unfinished = col(ReportJob.status).in_([JobStatus.queued.value, JobStatus.running.value])
     count = 0
     with _ACTIVE_LOCK:
-        for job in rows:
-            thread = ACTIVE.get(job.id)
+        for job in session.exec(select(ReportJob).where(unfinished)).all():
+            thread = ACTIVE.get(stored_id(job))
             if thread is None or not thread.is_alive():
                 job.status = JobStatus.failed.value
                 job.message = INTERRUPTED
@@ -64,7 +120,7 @@ def fail_orphans(session: Session) -> int:
     return count
 
 
-def start_job(db, service, data_dir: Path, job_id: int) -> None:
+def start_job(db: Database, service: MatchService, data_dir: Path, job_id: int) -> None:
     thread = threading.Thread(target=_run, args=(db, service, Path(data_dir), job_id), name=f"report-job-{job_id}",
                               daemon=True)
     with _ACTIVE_LOCK:
@@ -72,9 +128,42 @@ def start_job(db, service, data_dir: Path, job_id: int) -> None:
     thread.start()
 
 
-def _update(db, job_id: int, **changes) -> None:
+# ---- what a job covers ----------------------------------------------------------------------------
+def report_scope(params: dict[str, Any]) -> ReportScope:
+    """The scope a job's parameters ask for; dates are days in Japan (JST)."""
+    return ReportScope(regions=tuple(params.get("regions") or ()), prefectures=tuple(params.get("prefectures") or ()),
+                       market_areas=tuple(params.get("market_areas") or ()), since=_jst_day(params.get("since")),
+                       until=_jst_day(params.get("until")))
+
+
+def _jst_day(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text).replace(tzinfo=JST) if text else None
+
+
+def _needs_in_scope(db: Database, service: MatchService, scope: ReportScope) -> list[NeedRecord]:
+    """The engine's needs in `scope`. The engine's needs carry no dates: the database picks the period."""
+    with service._lock:  # a consistent snapshot of the needs in scope
+        needs = select_needs(service.engine, replace(scope, since=None, until=None))
+    if scope.since is None and scope.until is None:
+        return needs
+    created = _needs_created_between(db, scope.since, scope.until)
+    return [need for need in needs if need.id in created]
+
+
+def _needs_created_between(db: Database, since: datetime | None, until: datetime | None) -> set[int]:
+    query = select(Need.id).where(col(Need.status) == Status.active)  # the database stores UTC-aware datetimes
+    if since:
+        query = query.where(col(Need.created_at) >= since)
+    if until:
+        query = query.where(col(Need.created_at) < until)
     with Session(db) as session:
-        job = session.get(ReportJob, job_id)
+        return {need_id for need_id in session.exec(query).all() if need_id is not None}
+
+
+# ---- running a job ---------------------------------------------------------------------------------
+def _update(db: Database, job_id: int, **changes: Any) -> None:
+    with Session(db) as session:
+        job = session.get_one(ReportJob, job_id)
         for key, value in changes.items():
             setattr(job, key, value)
         job.updated_at = utcnow()
@@ -82,27 +171,26 @@ def _update(db, job_id: int, **changes) -> None:
         session.commit()
 
 
-def _scope(db, params: dict) -> ReportScope:
-    # dates are days in Japan (JST); the database stores UTC-aware datetimes
-    since = datetime.fromisoformat(params["since"]).replace(tzinfo=JST) if params.get("since") else None
-    until = datetime.fromisoformat(params["until"]).replace(tzinfo=JST) if params.get("until") else None
-    need_ids: tuple[int, ...] = ()
-    if since or until:  # needs carry dates in the database, not in the engine: select them here
-        with Session(db) as session:
-            query = select(Need.id).where(Need.status == Status.active)
-            if since:
-                query = query.where(Need.created_at >= since)
-            if until:
-                query = query.where(Need.created_at < until)
-            need_ids = tuple(session.exec(query).all()) or (-1,)  # (-1,): a period with no need selects nothing
-    return ReportScope(regions=tuple(params.get("regions") or ()), prefectures=tuple(params.get("prefectures") or ()),
-                       market_areas=tuple(params.get("market_areas") or ()), need_ids=need_ids, since=None, until=None)
+def _options(params: dict[str, Any]) -> ReportOptions:
+    return ReportOptions(
+        top_partners=params.get("top_partners", 5), flow_partners=params.get("flow_partners", 3),
+        unmet_threshold=params.get("unmet_threshold", DEFAULT_UNMET_THRESHOLD),
+        assignment_cap=params.get("assignment_cap"), mode=params.get("mode", "dense"))
 
 
-def _run(db, service, data_dir: Path, job_id: int) -> None:
+def _summary(report: Report, rendered: RenderResult) -> dict[str, Any]:
+    """The figures the job's page shows without opening the report."""
+    return {"needs": report.meta.needs, "seeds": report.meta.seeds, "crossing": report.silo.crossing,
+            "share_crossing": round(report.silo.share_crossing, 4),
+            "mean_gain_crossing": round(report.silo.mean_gain_crossing, 4),
+            "unmet": sum(1 for n in report.needs if n.unmet), "replaced_chars": rendered.replaced_chars,
+            "timings": report.meta.timings}
+
+
+def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> None:
     try:
         with Session(db) as session:
-            params = dict(session.get(ReportJob, job_id).params)
+            params = dict(session.get_one(ReportJob, job_id).params)
         _update(db, job_id, status=JobStatus.running.value, started_at=utcnow(), stage="準備")
         last = [0.0]
 
@@ -112,29 +200,14 @@ def _run(db, service, data_dir: Path, job_id: int) -> None:
                 last[0] = now
                 _update(db, job_id, stage=stage[:100], done=int(done), total=int(total))
 
-        options = ReportOptions(
-            top_partners=params.get("top_partners", 5), flow_partners=params.get("flow_partners", 3),
-            unmet_threshold=params.get("unmet_threshold", DEFAULT_UNMET_THRESHOLD), assignment_cap=params.get("assignment_cap"),
-            mode=params.get("mode", "dense"))
-        scope = _scope(db, params)
-        needs = None
-        with service._lock:  # a consistent snapshot of the needs in scope
-            from matcher.reports import select_needs
-
-            needs = select_needs(service.engine, scope)
-        report = compute_report(service.engine, scope, options, needs=needs, progress=progress, lock=service._lock)
-        if params.get("since") or params.get("until"):
-            report.meta.scope = _describe_period(report.meta.scope, params)
-        out = job_dir(data_dir, job_id)
-        rendered = render_report(report, out, params.get("formats") or ["html", "xlsx", "csv", "json"],
+        scope = report_scope(params)
+        needs = _needs_in_scope(db, service, scope)
+        report = compute_report(service.engine, scope, _options(params), needs=needs, progress=progress,
+                                lock=service._lock)
+        rendered = render_report(report, job_dir(data_dir, job_id), params.get("formats") or DEFAULT_FORMATS,
                                  csv_encoding=params.get("csv_encoding", "utf-8-sig"), progress=progress)
-        summary = {"needs": report.meta.needs, "seeds": report.meta.seeds, "crossing": report.silo.crossing,
-                   "share_crossing": round(report.silo.share_crossing, 4),
-                   "mean_gain_crossing": round(report.silo.mean_gain_crossing, 4),
-                   "unmet": sum(1 for n in report.needs if n.unmet), "replaced_chars": rendered.replaced_chars,
-                   "timings": report.meta.timings}
         _update(db, job_id, status=JobStatus.succeeded.value, stage="完了", files=[p.name for p in rendered.files],
-                summary=summary, finished_at=utcnow())
+                summary=_summary(report, rendered), finished_at=utcnow())
     except Exception as e:  # noqa: BLE001 - any failure becomes a failed job with a reason
         log.exception("report job %s failed", job_id)
         try:
@@ -145,8 +218,3 @@ def _run(db, service, data_dir: Path, job_id: int) -> None:
     finally:
         with _ACTIVE_LOCK:
             ACTIVE.pop(job_id, None)
-
-
-def _describe_period(text: str, params: dict) -> str:
-    period = f"期間: {params.get('since') or ''}〜{params.get('until') or ''}"
-    return period if text.startswith("ニーズ") or text == "全国のすべてのニーズ" else f"{text}、{period}"

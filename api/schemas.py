@@ -1,12 +1,18 @@
-"""Response and request shapes of the matching routes (the entity shapes live in models.py)."""
+"""Response and request shapes of the matching and report routes (the entity shapes live in models.py).
+
+The report shapes are here, not in routes/reports.py, because the coordinator's page validates its form with
+the same `ReportRequest` the API uses.
+"""
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from datetime import date
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from matcher.regions import REGION_ORDER, default_prefectures
+from matcher.reports import DEFAULT_UNMET_THRESHOLD
 
 from .limits import TOP_K_MAX
 from .models import MARKET_AREAS, ResearcherPublic
@@ -38,7 +44,7 @@ class MatchOptions(BaseModel):
 
     @field_validator("include_prefectures", "exclude_prefectures", mode="before")
     @classmethod
-    def _codes(cls, values):
+    def _codes(cls, values: Any) -> Any:
         if not isinstance(values, list):
             return values
         return [default_prefectures().get(v).code for v in values]
@@ -117,7 +123,7 @@ class NeedHitOut(BaseModel):
     need_id: int
     title: str
     prefecture_code: str | None
-    poster: dict
+    poster: dict[str, Any]
     score: float
     similarity: float
     shared_terms: list[str]
@@ -128,3 +134,70 @@ class NeedHitOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "not_ready"]
     checks: dict[str, bool | str] = {}
+
+
+# ---- batch reports (issue 5) ---------------------------------------------------------------------
+Format = Literal["html", "xlsx", "csv", "pdf", "json"]
+
+
+def _default_formats() -> list[Format]:
+    return ["html", "xlsx", "csv", "json"]
+
+
+class ReportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    regions: list[str] = Field(default_factory=list, max_length=8, description="地域ブロック（北海道〜九州）")
+    prefectures: list[str] = Field(default_factory=list, max_length=47, description="都道府県（コードまたは名称）")
+    market_areas: list[str] = Field(default_factory=list, max_length=9, description="市場領域 M1〜M9")
+    since: date | None = Field(default=None, description="この日以降に登録されたニーズ")
+    until: date | None = Field(default=None, description="この日より前に登録されたニーズ")
+    formats: list[Format] = Field(default_factory=_default_formats, min_length=1, max_length=5)
+    top_partners: int = Field(default=5, ge=1, le=20)
+    flow_partners: int = Field(default=3, ge=1, le=20)
+    unmet_threshold: float = Field(default=DEFAULT_UNMET_THRESHOLD, ge=0.0, le=1.0,
+                                   description="最良シーズの内容の近さ（コサイン）がこれ未満なら未充足")
+    assignment_cap: int | None = Field(default=None, ge=1, le=10_000,
+                                       description="上限付き割り当て: 1大学あたりのニーズ数")
+    csv_encoding: Literal["utf-8-sig", "cp932"] = "utf-8-sig"
+    mode: Literal["dense", "hybrid"] = "dense"
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, values: list[str]) -> list[str]:
+        unknown = [v for v in values if v not in REGION_ORDER]
+        if unknown:
+            raise ValueError(f"地域ブロック {unknown} は使えません。{'・'.join(REGION_ORDER)}のいずれかです。")
+        return values
+
+    @field_validator("prefectures")
+    @classmethod
+    def _prefectures(cls, values: list[str]) -> list[str]:
+        return [default_prefectures().get(v).code for v in values]
+
+    @field_validator("market_areas")
+    @classmethod
+    def _areas(cls, values: list[str]) -> list[str]:
+        unknown = [v for v in values if v not in MARKET_AREAS]
+        if unknown:
+            raise ValueError(f"市場領域 {unknown} は使えません。M1〜M9 で指定してください。")
+        return values
+
+
+class ReportFile(BaseModel):
+    name: str
+    url: str
+
+
+class ReportJobOut(BaseModel):
+    id: int
+    status: Literal["queued", "running", "succeeded", "failed"]
+    stage: str | None
+    done: int
+    total: int
+    message: str | None
+    params: dict[str, Any]
+    summary: dict[str, Any]
+    files: list[ReportFile]
+    created_at: str
+    finished_at: str | None

@@ -2,27 +2,34 @@
 
 The database is the source of truth. At start-up the saved index is loaded
 and compared with the database (by id and by a fingerprint of each text);
-anything missing, stale, extra or corrupt is rebuilt. Every write route calls
-`seed_changed` / `need_changed` after its commit, in the same request, so the
-index follows the database; the index is saved after each change with
+anything missing, stale, extra or corrupt is rebuilt. Every write goes
+through api/usecases.py, whose one commit step calls `seed_changed` /
+`need_changed` / `organisation_changed` after the commit, in the same request,
+so the index follows the database; the index is saved after each change with
 atomic file replaces. A crash between commit and save is repaired by the
 start-up comparison.
 
-Seeds are matched when active and not private; needs when active.
+Seeds are matched when listed (`access.seed_is_listed`: active and not a draft); needs when active.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from matcher import records as rec
-from matcher.engine import Engine, MatchResult, NeedHit, SyncReport
+from matcher.engine import Engine
+from matcher.results import MatchResult, NeedHit, SyncReport
 from matcher.text import check_text
 
 from . import models as m
+from .access import listed_seeds, seed_is_listed
+
+if TYPE_CHECKING:
+    from matcher.embed import TextEncoder
 
 
 def university_record(org: m.Organisation) -> rec.University:
@@ -35,7 +42,7 @@ def university_record(org: m.Organisation) -> rec.University:
 
 def seed_record(seed: m.Seed, researcher: m.Researcher, org: m.Organisation) -> rec.Seed:
     return rec.Seed(
-        id=seed.id, title=seed.title, summary=seed.summary, keywords=tuple(seed.keywords),
+        id=m.stored_id(seed), title=seed.title, summary=seed.summary, keywords=tuple(seed.keywords),
         market_areas=tuple(seed.market_areas), university=org.name, prefecture_code=org.prefecture_code,
         researcher=rec.Researcher(name=researcher.name, university=org.name, department=researcher.department,
                                   kana=researcher.kana, position=researcher.position, id=researcher.id),
@@ -45,15 +52,11 @@ def seed_record(seed: m.Seed, researcher: m.Researcher, org: m.Organisation) -> 
 
 def need_record(need: m.Need, org: m.Organisation | None) -> rec.Need:
     return rec.Need(
-        id=need.id, title=need.title, description=need.description, prefecture_code=need.prefecture_code,
+        id=m.stored_id(need), title=need.title, description=need.description, prefecture_code=need.prefecture_code,
         poster_name=org.name if org else None, poster_kind=org.kind.value if org else None,
         market_areas=tuple(need.market_areas),
         collaboration=need.collaboration.value if need.collaboration else None, visibility=need.visibility.value,
     )
-
-
-def seed_is_matchable(seed: m.Seed) -> bool:
-    return seed.status == m.Status.active and seed.visibility != m.SeedVisibility.private
 
 
 def load_records(session: Session) -> tuple[list[rec.University], list[rec.Seed], list[rec.Need]]:
@@ -61,9 +64,9 @@ def load_records(session: Session) -> tuple[list[rec.University], list[rec.Seed]
     researchers = {r.id: r for r in session.exec(select(m.Researcher)).all()}
     universities = [university_record(o) for o in orgs.values() if o.kind == m.OrgKind.university]
     seeds = [seed_record(s, researchers[s.researcher_id], orgs[s.organisation_id])
-             for s in session.exec(select(m.Seed).where(m.Seed.status == m.Status.active)).all() if seed_is_matchable(s)]
-    needs = [need_record(n, orgs.get(n.organisation_id))
-             for n in session.exec(select(m.Need).where(m.Need.status == m.Status.active)).all()]
+             for s in session.exec(select(m.Seed).where(listed_seeds())).all()]
+    needs = [need_record(n, orgs.get(n.organisation_id) if n.organisation_id else None)
+             for n in session.exec(select(m.Need).where(col(m.Need.status) == m.Status.active)).all()]
     return universities, seeds, needs
 
 
@@ -77,7 +80,7 @@ class MatchService:
         self._lock = threading.RLock()
 
     @classmethod
-    def start(cls, session: Session, encoder, index_dir: Path) -> "MatchService":
+    def start(cls, session: Session, encoder: TextEncoder, index_dir: Path) -> MatchService:
         universities, seeds, needs = load_records(session)
         engine, seed_report, need_report = Engine.open(index_dir, encoder, seeds=seeds, needs=needs,
                                                        universities=universities)
@@ -91,10 +94,10 @@ class MatchService:
 
     def seed_changed(self, session: Session, seed: m.Seed) -> None:
         with self._lock:
-            if seed_is_matchable(seed):
-                org = session.get(m.Organisation, seed.organisation_id)
+            if seed_is_listed(seed):
+                org = session.get_one(m.Organisation, seed.organisation_id)
                 self.engine.add_university(university_record(org))
-                self.engine.upsert_seed(seed_record(seed, session.get(m.Researcher, seed.researcher_id), org))
+                self.engine.upsert_seed(seed_record(seed, session.get_one(m.Researcher, seed.researcher_id), org))
             elif seed.id in self.engine.seeds:
                 self.engine.delete_seed(seed.id)
             self.engine.save(self.index_dir)
@@ -121,14 +124,14 @@ class MatchService:
                     and self.engine.need_index.ids() == {n.id for n in needs})
 
     # ---- matching --------------------------------------------------------
-    def match(self, text: str, prefecture: object, **options) -> MatchResult:
+    def match(self, text: str, prefecture: object, **options: Any) -> MatchResult:
         # validate before the costly encoding; the engine checks again, cheaply
         check_text(text, field="ニーズの本文", max_chars=self.engine.settings.max_text_chars)
         vector = self.engine.encoder.encode_queries([text])[0]
         with self._lock:
             return self.engine.match(text, prefecture, query_vector=vector, **options)
 
-    def needs_for_text(self, text: str, prefecture: object, **options) -> list[NeedHit]:
+    def needs_for_text(self, text: str, prefecture: object, **options: Any) -> list[NeedHit]:
         check_text(text, field="シーズの本文", max_chars=self.engine.settings.max_text_chars)
         vector = self.engine.encoder.encode_queries([text])[0]  # outside the lock, like match()
         with self._lock:

@@ -19,7 +19,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = ROOT / "var"
     # SQLite in data_dir unless DATABASE_URL names another database (postgresql+psycopg://…).
-    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "MATCHER_DATABASE_URL"))
+    database_url: str | None = Field(default=None,
+                                     validation_alias=AliasChoices("DATABASE_URL", "MATCHER_DATABASE_URL"))
     model_dir: Path = DEFAULT_MODEL_DIR
     index_dir: Path | None = None  # default: data_dir / "index"
     threads: int = 2

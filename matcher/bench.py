@@ -17,28 +17,33 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from .embed import TextEncoder, Vectors
 from .engine import Engine, EngineSettings
 from .index import Collection, fingerprint
-from .rank import AGGREGATIONS
+from .rank import AGGREGATIONS, DEFAULT_DENSE_WEIGHT
 from .records import Seed
 from .search import hybrid_search
 from .text import default_tokenizer
 
 Progress = Callable[[str, int, int], None] | None  # (stage, done, total)
+Row = dict[str, Any]  # one JSON line of a data file, as its author wrote it
+Figures = dict[str, object]  # a benchmark's result, printed as JSON
+Qrels = dict[str, dict[str, float]]  # query id → judged document id → relevance
 
 
 # ---- data files ----------------------------------------------------------
-def read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[Row]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def read_qrels(path: Path) -> dict[str, dict[str, float]]:
+def read_qrels(path: Path) -> Qrels:
     """BEIR qrels: query_id, corpus_id, score (tab-separated, with a header)."""
-    qrels: dict[str, dict[str, float]] = defaultdict(dict)
+    qrels: Qrels = defaultdict(dict)
     with open(path, encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f, delimiter="\t"):
             score = float(row["score"])
@@ -67,22 +72,28 @@ def ndcg_at(ranked: Sequence[str], relevant: dict[str, float], k: int) -> float:
     return dcg / idcg if idcg else 0.0
 
 
-def ranking_metrics(runs: dict[str, list[str]], qrels: dict[str, dict[str, float]]) -> dict[str, float]:
+Metric = Callable[[Sequence[str], dict[str, float], int], float]
+
+
+def ranking_metrics(runs: dict[str, list[str]], qrels: Qrels) -> dict[str, float]:
     judged = [q for q in runs if q in qrels]
     if not judged:
         return {"queries": 0}
-    mean = lambda f: round(float(np.mean([f(runs[q], qrels[q]) for q in judged])), 4)  # noqa: E731
+
+    def mean(metric: Metric, k: int) -> float:
+        return round(float(np.mean([metric(runs[q], qrels[q], k) for q in judged])), 4)
+
     return {
         "queries": len(judged),
-        "R@1": mean(lambda r, rel: recall_at(r, rel, 1)),
-        "R@10": mean(lambda r, rel: recall_at(r, rel, 10)),
-        "MRR@10": mean(lambda r, rel: mrr_at(r, rel, 10)),
-        "nDCG@10": mean(lambda r, rel: ndcg_at(r, rel, 10)),
+        "R@1": mean(recall_at, 1),
+        "R@10": mean(recall_at, 10),
+        "MRR@10": mean(mrr_at, 10),
+        "nDCG@10": mean(ndcg_at, 10),
     }
 
 
 # ---- similarity ---------------------------------------------------------
-def similarity(path: Path, encoder) -> dict:
+def similarity(path: Path, encoder: TextEncoder) -> Figures:
     from scipy.stats import spearmanr
 
     rows = read_jsonl(path)
@@ -95,7 +106,8 @@ def similarity(path: Path, encoder) -> dict:
 
 
 # ---- retrieval (BEIR) ---------------------------------------------------
-def retrieval(folder: Path, encoder, *, candidates: int = 100, dense_weights: Iterable[float] = (0.5,)) -> dict:
+def retrieval(folder: Path, encoder: TextEncoder, *, candidates: int = 100,
+              dense_weights: Iterable[float] = (DEFAULT_DENSE_WEIGHT,)) -> Figures:
     folder = Path(folder)
     corpus = read_jsonl(folder / "corpus.jsonl")
     queries = read_jsonl(folder / "queries.jsonl")
@@ -112,18 +124,18 @@ def retrieval(folder: Path, encoder, *, candidates: int = 100, dense_weights: It
     query_vectors = encoder.encode_queries([q["text"] for q in queries])
     query_terms = [tokenizer.terms(q["text"]) for q in queries]
 
-    def run(mode: str, weight: float = 0.5) -> dict[str, list[str]]:
+    def run(mode: str, weight: float = DEFAULT_DENSE_WEIGHT) -> dict[str, list[str]]:
         runs = {}
-        for q, vector, terms in zip(queries, query_vectors, query_terms):
+        for q, vector, terms in zip(queries, query_vectors, query_terms, strict=True):
             found = hybrid_search(collection, vector, terms, candidates=candidates, mode=mode, dense_weight=weight)
             runs[str(q["_id"])] = [doc_keys[i] for i in found.ids[:10].tolist()]
         return runs
 
-    result = {"task": "retrieval", "folder": str(folder), "documents": len(corpus), "queries": len(queries),
-              "index_seconds": round(index_seconds, 1),
-              "dense": ranking_metrics(run("dense"), qrels), "bm25": ranking_metrics(run("bm25"), qrels)}
+    result: Figures = {"task": "retrieval", "folder": str(folder), "documents": len(corpus), "queries": len(queries),
+                       "index_seconds": round(index_seconds, 1),
+                       "dense": ranking_metrics(run("dense"), qrels), "bm25": ranking_metrics(run("bm25"), qrels)}
     for weight in dense_weights:
-        name = "hybrid" if weight == 0.5 else f"hybrid(dense={weight})"
+        name = "hybrid" if weight == DEFAULT_DENSE_WEIGHT else f"hybrid(dense={weight})"
         result[name] = ranking_metrics(run("hybrid", weight), qrels)
     return result
 
@@ -136,23 +148,23 @@ class PassageCache:
     embeds nothing. Queries are not cached: they are few.
     """
 
-    def __init__(self, encoder, path: Path):
+    def __init__(self, encoder: TextEncoder, path: Path):
         self.encoder, self.path = encoder, Path(path)
         self.dim, self.name = encoder.dim, encoder.name
         self._rows: dict[str, np.ndarray] = {}
         if self.path.exists():
             with np.load(self.path) as data:
-                self._rows = dict(zip(data["keys"].tolist(), data["vectors"]))
+                self._rows = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
 
-    def encode_queries(self, texts, **kwargs):
-        return self.encoder.encode_queries(texts, **kwargs)
+    def encode_queries(self, texts: Sequence[str]) -> Vectors:
+        return self.encoder.encode_queries(texts)
 
-    def encode_passages(self, texts, **kwargs):
+    def encode_passages(self, texts: Sequence[str]) -> Vectors:
         keys = [fingerprint(t, self.name) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts) if k not in self._rows}
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._rows}
         if missing:
-            vectors = self.encoder.encode_passages(list(missing.values()), **kwargs)
-            self._rows.update(zip(missing, vectors))
+            vectors = self.encoder.encode_passages(list(missing.values()))
+            self._rows.update(zip(missing, vectors, strict=True))
         return np.stack([self._rows[k] for k in keys]) if keys else np.empty((0, self.dim), dtype=np.float32)
 
     def save(self) -> None:
@@ -173,8 +185,8 @@ def load_kaken_seeds(path: Path) -> list[Seed]:
     return seeds
 
 
-def need2univ(queries_dir: Path, seeds_path: Path, encoder, *, cache_dir: Path | None = None,
-              settings: EngineSettings | None = None, progress: Progress = None) -> dict:
+def need2univ(queries_dir: Path, seeds_path: Path, encoder: TextEncoder, *, cache_dir: Path | None = None,
+              settings: EngineSettings | None = None, progress: Progress = None) -> Figures:
     queries_dir, seeds_path = Path(queries_dir), Path(seeds_path)
     queries = read_jsonl(queries_dir / "queries.jsonl")
     qrels = read_qrels(queries_dir / "qrels.tsv")
@@ -182,7 +194,11 @@ def need2univ(queries_dir: Path, seeds_path: Path, encoder, *, cache_dir: Path |
     settings = settings or EngineSettings()
 
     started = time.perf_counter()
-    report = lambda done, total: progress and progress("シーズの索引", done, total)  # noqa: E731
+
+    def report(done: int, total: int) -> None:
+        if progress:
+            progress("シーズの索引", done, total)
+
     cache = PassageCache(encoder, Path(cache_dir) / f"passages-{encoder.name}.npz") if cache_dir else None
     engine = Engine(cache or encoder, settings=settings)
     try:
@@ -198,7 +214,7 @@ def need2univ(queries_dir: Path, seeds_path: Path, encoder, *, cache_dir: Path |
     for method in AGGREGATIONS:
         engine.settings = replace(settings, aggregation=method)
         runs = {}
-        for i, (q, vector) in enumerate(zip(queries, vectors)):
+        for i, (q, vector) in enumerate(zip(queries, vectors, strict=True)):
             result = engine.match(q["text"], top_k=10, level="university", query_vector=vector)
             runs[str(q["_id"])] = [p.university.name for p in result.partners]
             if progress:

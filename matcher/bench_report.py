@@ -17,6 +17,7 @@ import os
 import platform
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from .engine import Engine
 from .records import Need, Seed, University
 from .regions import default_prefectures
-from .reports import ReportOptions, ReportScope, compute_report
+from .reports import Progress, ReportOptions, ReportScope, compute_report
 
 
 class _VectorsOnly:
@@ -33,7 +34,7 @@ class _VectorsOnly:
     name = "random-unit-vectors"
     dim = 384
 
-    def encode_queries(self, texts):  # pragma: no cover - never called: vectors are given
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:  # pragma: no cover - never called: vectors are given
         raise RuntimeError("the benchmark gives vectors")
 
     encode_passages = encode_queries
@@ -45,28 +46,15 @@ def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     return v
 
 
-def build_engine(seeds: int, kaken: Path | None, rng_seed: int = 0) -> tuple[Engine, dict]:
+def build_engine(seeds: int, kaken: Path | None, rng_seed: int = 0) -> tuple[Engine, dict[str, int]]:
     rng = random.Random(rng_seed)
-    prefs = default_prefectures()
-    codes = [p.code for p in prefs]
-    real: list[Seed] = []
-    if kaken is not None and Path(kaken).exists():
-        with open(kaken, encoding="utf-8") as f:
-            for line in f:
-                if len(real) >= seeds:
-                    break
-                d = json.loads(line)
-                code = str(d.get("prefecture_code") or "").zfill(2) if d.get("prefecture_code") else None
-                real.append(Seed(id=len(real) + 1, title=d["title"], university=d.get("institution") or "不明の機関",
-                                 prefecture_code=code if code in codes else None))
+    codes = [p.code for p in default_prefectures()]
+    real = _kaken_seeds(kaken, seeds, set(codes)) if kaken is not None and Path(kaken).exists() else []
     institutions = sorted({(s.university, s.prefecture_code) for s in real}) or \
         [(f"合成大学{i:03d}", rng.choice(codes)) for i in range(800)]
-    synthetic = []
-    for i in range(len(real), seeds):
-        uni, code = rng.choice(institutions)
-        synthetic.append(Seed(id=i + 1, title=f"合成シーズ {i + 1}", university=uni, prefecture_code=code))
+    synthetic = _synthetic_seeds(range(len(real) + 1, seeds + 1), institutions, rng)
     all_seeds = real + synthetic
-    universities = {}
+    universities: dict[str, University] = {}
     for s in all_seeds:
         universities.setdefault(s.university, University(s.university, s.prefecture_code))
     engine = Engine(_VectorsOnly(), universities=universities.values())
@@ -77,8 +65,31 @@ def build_engine(seeds: int, kaken: Path | None, rng_seed: int = 0) -> tuple[Eng
     return engine, {"real_seeds": len(real), "synthetic_seeds": len(synthetic), "universities": len(universities)}
 
 
+def _synthetic_seeds(ids: range, institutions: Sequence[tuple[str, str | None]], rng: random.Random) -> list[Seed]:
+    """Seeds at randomly chosen institutions (the real ones where there are any)."""
+    seeds = []
+    for seed_id in ids:
+        university, code = rng.choice(institutions)
+        seeds.append(Seed(id=seed_id, title=f"合成シーズ {seed_id}", university=university, prefecture_code=code))
+    return seeds
+
+
+def _kaken_seeds(kaken: Path, limit: int, codes: set[str]) -> list[Seed]:
+    """The first `limit` KAKEN titles, with institution and prefecture as given (an unknown code dropped)."""
+    real: list[Seed] = []
+    with open(kaken, encoding="utf-8") as f:
+        for line in f:
+            if len(real) >= limit:
+                break
+            d = json.loads(line)
+            code = str(d["prefecture_code"]).zfill(2) if d.get("prefecture_code") else None
+            real.append(Seed(id=len(real) + 1, title=d["title"], university=d.get("institution") or "不明の機関",
+                             prefecture_code=code if code in codes else None))
+    return real
+
+
 def report_scale(*, needs: int = 10_000, seeds: int = 100_000, kaken: Path | None = None, candidates: int = 1000,
-                 threads: int = 0, cap: int | None = None, progress=None) -> dict:
+                 threads: int = 0, cap: int | None = None, progress: Progress | None = None) -> dict[str, object]:
     import faiss
 
     if threads:

@@ -10,9 +10,10 @@ Layout (documented in corpora/README.md):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from .records import Liaison, Need, Researcher, Seed, University
 from .regions import PrefectureTable, default_prefectures
@@ -31,7 +32,8 @@ class Corpus:
     needs: list[Need]
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSON Lines file."""
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):
             if line.strip():
@@ -41,7 +43,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
                     raise CorpusError(f"{path}:{line_no}: JSONとして読めません: {e}") from e
 
 
-def university_from_dict(d: dict) -> University:
+def university_from_dict(d: dict[str, Any]) -> University:
     liaison = d.get("liaison")
     return University(
         name=d["name"],
@@ -51,7 +53,7 @@ def university_from_dict(d: dict) -> University:
     )
 
 
-def seed_from_dict(d: dict) -> Seed:
+def seed_from_dict(d: dict[str, Any]) -> Seed:
     r = d.get("researcher")
     return Seed(
         id=int(d["id"]),
@@ -69,7 +71,7 @@ def seed_from_dict(d: dict) -> Seed:
     )
 
 
-def need_from_dict(d: dict) -> Need:
+def need_from_dict(d: dict[str, Any]) -> Need:
     poster = d.get("poster") or {}
     return Need(
         id=int(d["id"]),
@@ -87,31 +89,35 @@ def need_from_dict(d: dict) -> Need:
 def load_corpus(root: Path = CORPUS_DIR, prefectures: PrefectureTable | None = None) -> Corpus:
     """Read and check the whole corpus; every error names its file and line."""
     prefectures = prefectures or default_prefectures()
-    universities: dict[str, University] = {}
-    for path in sorted((root / "universities").glob("*.jsonl")):
-        for line_no, d in read_jsonl(path):
-            u = _checked(path, line_no, university_from_dict, d, prefectures)
-            universities[u.name] = u
-    seeds = [
-        _checked(path, line_no, seed_from_dict, d, prefectures)
-        for path in sorted((root / "seeds").glob("*.jsonl"))
-        for line_no, d in read_jsonl(path)
-    ]
+    universities = {u.name: u for u in _read_items(sorted((root / "universities").glob("*.jsonl")),
+                                                   university_from_dict, prefectures)}
+    seeds = _read_items(sorted((root / "seeds").glob("*.jsonl")), seed_from_dict, prefectures)
     needs_path = root / "needs.jsonl"
-    needs = [_checked(needs_path, n, need_from_dict, d, prefectures) for n, d in read_jsonl(needs_path)] if needs_path.exists() else []
-    for kind, items in (("シーズ", seeds), ("ニーズ", needs)):
-        seen: set[int] = set()
-        for item in items:
-            if item.id in seen:
-                raise CorpusError(f"{kind}のIDが重複しています: {item.id}")
-            seen.add(item.id)
+    needs = _read_items([needs_path], need_from_dict, prefectures) if needs_path.exists() else []
+    _check_unique_ids("シーズ", seeds)
+    _check_unique_ids("ニーズ", needs)
     missing = sorted({s.university for s in seeds} - set(universities))
     if missing:
         raise CorpusError(f"大学の登録がないシーズがあります: {'、'.join(missing[:5])}")
     return Corpus(universities=universities, seeds=seeds, needs=needs)
 
 
-def _checked(path: Path, line_no: int, build, d: dict, prefectures: PrefectureTable):
+class _Located(Protocol):
+    @property
+    def prefecture_code(self) -> str | None: ...
+
+
+_Item = TypeVar("_Item", bound=_Located)
+
+
+def _read_items(paths: list[Path], build: Callable[[dict[str, Any]], _Item],
+                prefectures: PrefectureTable) -> list[_Item]:
+    return [_checked(path, line_no, build, d, prefectures) for path in paths for line_no, d in read_jsonl(path)]
+
+
+def _checked(path: Path, line_no: int, build: Callable[[dict[str, Any]], _Item], d: dict[str, Any],
+             prefectures: PrefectureTable) -> _Item:
+    """The record built from one line, with its prefecture checked; errors name the file and line."""
     try:
         item = build(d)
         if item.prefecture_code is not None:
@@ -121,7 +127,15 @@ def _checked(path: Path, line_no: int, build, d: dict, prefectures: PrefectureTa
         raise CorpusError(f"{path}:{line_no}: {e}") from e
 
 
-def _code(value) -> str | None:
+def _check_unique_ids(kind: str, items: list[Seed] | list[Need]) -> None:
+    seen: set[int] = set()
+    for item in items:
+        if item.id in seen:
+            raise CorpusError(f"{kind}のIDが重複しています: {item.id}")
+        seen.add(item.id)
+
+
+def _code(value: object) -> str | None:
     if value in (None, ""):
         return None
     return str(value).zfill(2)

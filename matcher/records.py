@@ -1,13 +1,15 @@
 """The items the engine matches: seeds, needs, and the universities behind seeds.
 
-Plain frozen dataclasses. The engine does not own them: the corpus files (or,
-later, the database) are the source of truth, and the engine keeps a copy for
-ranking and display.
+Plain frozen dataclasses. The engine does not own them: the database is the
+source of truth for the API service (api/service.py builds these from its
+rows), the corpus files for the CLI (matcher/corpus.py), and the engine keeps a
+copy for ranking and display.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ class Need:
     market_areas: tuple[str, ...] = ()
     collaboration: str | None = None
     visibility: str = "public"
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    # what a caller attaches for its own use; matching ignores it, the report period filter reads "created_at"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def text(self) -> str:

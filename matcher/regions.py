@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,11 +42,11 @@ class PrefectureTable:
         self._by_code = {p.code: p for p in prefectures}
         self._by_key: dict[str, Prefecture] = {}
         for p in prefectures:
-            for key in (p.code, str(int(p.code)), p.name, _strip_suffix(p.name), p.name_en.lower()):
+            for key in (p.code, str(int(p.code)), p.name, short_name(p.name), p.name_en.lower()):
                 self._by_key[key] = p
 
     @classmethod
-    def from_csv(cls, path: Path = PREFECTURES_CSV) -> "PrefectureTable":
+    def from_csv(cls, path: Path = PREFECTURES_CSV) -> PrefectureTable:
         with open(path, encoding="utf-8", newline="") as f:
             rows = [
                 Prefecture(
@@ -76,7 +77,7 @@ class PrefectureTable:
             raise UnknownPrefectureError(value)
         return found
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Prefecture]:
         return iter(self._by_code.values())
 
     def __len__(self) -> int:
@@ -113,7 +114,8 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
-def _strip_suffix(name: str) -> str:
+def short_name(name: str) -> str:
+    """A prefecture's name without its 都/府/県: 京都府 → 京都, 東京都 → 東京."""
     # 北海道 keeps its 道: "北海" is not how anyone writes it.
     if name == "北海道":
         return name

@@ -9,7 +9,7 @@ retrievers, so a small scope still gets N candidates.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,8 @@ import numpy as np
 from .index import Collection
 from .rank import DEFAULT_DENSE_WEIGHT, Bounds, fuse
 
-# 1000 per retriever: partner aggregation needs more than the top hits (need2univ dev: nDCG@10 0.307 at 200, 0.316 at 1000)
+# 1000 per retriever: partner aggregation needs more than the top hits
+# (need2univ dev: nDCG@10 0.307 at 200, 0.316 at 1000)
 DEFAULT_CANDIDATES = 1000
 
 
@@ -35,8 +36,13 @@ class Candidates:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def top(self, k: int) -> "Candidates":
-        return Candidates(self.ids[:k], self.fused[:k], self.dense[:k], self.lexical[:k], self.dense_bounds, self.lexical_bounds)
+    def top(self, k: int) -> Candidates:
+        return Candidates(self.ids[:k], self.fused[:k], self.dense[:k], self.lexical[:k],
+                          self.dense_bounds, self.lexical_bounds)
+
+    def rows(self) -> Iterator[tuple[int, float, float, float]]:
+        """(id, fused, dense, lexical) per candidate, best first, as Python numbers."""
+        return zip(self.ids.tolist(), self.fused.tolist(), self.dense.tolist(), self.lexical.tolist(), strict=True)
 
 
 def hybrid_search(
@@ -69,7 +75,9 @@ def hybrid_search(
         if allowed is None:
             _, found = collection.search_dense(query_vector, candidates)
         else:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)))
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            # faiss's SWIG signature declares no parameters; its Python wrapper takes the fields as keywords
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
             _, found = collection.dense.search(query_vector, min(candidates, len(collection)), params=params)
         dense_ids = found[0][found[0] >= 0]
     lexical_ids = empty
@@ -83,4 +91,5 @@ def hybrid_search(
     weight = {"hybrid": dense_weight, "dense": 1.0, "bm25": 0.0}[mode]
     fused = fuse(dense, lexical, dense_bounds, lexical_bounds, weight)
     order = np.lexsort((ids, -fused))  # ties broken by id, so results are reproducible
-    return Candidates(ids[order], fused[order], dense[order].astype(np.float32), lexical[order], dense_bounds, lexical_bounds)
+    return Candidates(ids[order], fused[order], dense[order].astype(np.float32), lexical[order],
+                      dense_bounds, lexical_bounds)

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
-from .engine import MatchResult, NeedHit, Partner, SeedHit, Span
 from .regions import Prefecture
+from .results import MatchResult, NeedHit, Partner, SeedHit, Span
+
+# A JSON object. Its values differ in shape by key, so Any: the API's pydantic models check them.
+JsonObject = dict[str, Any]
 
 
-def _prefecture(p: Prefecture | None) -> dict | None:
+def _prefecture(p: Prefecture | None) -> JsonObject | None:
     return None if p is None else {"code": p.code, "name": p.name, "region": p.region}
 
 
-def _spans(spans: list[Span]) -> list[dict]:
+def _spans(spans: list[Span]) -> list[JsonObject]:
     return [{"start": s.start, "end": s.end, "term": s.term} for s in spans]
 
 
-def seed_hit_to_dict(hit: SeedHit) -> dict:
+def seed_hit_to_dict(hit: SeedHit) -> JsonObject:
     seed = hit.seed
     return {
         "seed_id": seed.id,
@@ -33,7 +37,7 @@ def seed_hit_to_dict(hit: SeedHit) -> dict:
     }
 
 
-def partner_to_dict(p: Partner) -> dict:
+def partner_to_dict(p: Partner) -> JsonObject:
     return {
         "level": p.level,
         "key": p.key,
@@ -54,7 +58,7 @@ def partner_to_dict(p: Partner) -> dict:
     }
 
 
-def match_result_to_dict(r: MatchResult) -> dict:
+def match_result_to_dict(r: MatchResult) -> JsonObject:
     return {
         "need": {"text": r.text, "prefecture": _prefecture(r.prefecture), "highlights": _spans(r.need_spans)},
         "scope": r.scope,
@@ -66,7 +70,7 @@ def match_result_to_dict(r: MatchResult) -> dict:
     }
 
 
-def need_hit_to_dict(h: NeedHit) -> dict:
+def need_hit_to_dict(h: NeedHit) -> JsonObject:
     n = h.need
     return {
         "need_id": n.id,

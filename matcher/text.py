@@ -16,6 +16,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from .domain_terms import COMPOUNDS, LEMMA_FIXES, STOP_LEMMAS
 from .errors import EmptyTextError, TextTooLongError
@@ -60,7 +61,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     n = len(text)
     while i < n:
         j = i + 1
-        while j < n and (text[j] in _HALFWIDTH_SOUND_MARKS or unicodedata.combining(text[j])):
+        while j < n and _joins_previous(text[j]):
             j += 1
         folded = _fold_chunk(text[i:j])
         out.append(folded)
@@ -100,6 +101,16 @@ class Token:
     end: int
 
 
+class _Word(NamedTuple):
+    """One word as MeCab cut it, with offsets into the normalised text."""
+
+    key: str
+    pos1: str
+    pos2: str
+    start: int
+    end: int
+
+
 class JapaneseTokenizer:
     """Content-word lemmas of Japanese text, with the domain corrections applied."""
 
@@ -112,53 +123,64 @@ class JapaneseTokenizer:
         self._lock = threading.Lock()
 
     def tokens(self, text: str) -> list[Token]:
+        """The content words and domain compounds of `text`, in text order, with offsets into `text` itself."""
         normalized, origin = normalize_with_offsets(text)
-        with self._lock:
-            words = [(w.surface, w.feature.lemma, w.feature.pos1, w.feature.pos2) for w in self._tagger(normalized)]
-        raw: list[tuple[str, str, str, str, int, int]] = []
-        pos = 0
-        for surface, lemma, pos1, pos2 in words:
-            start = normalized.find(surface, pos)
-            if start < 0:  # MeCab dropped or changed a character; keep going from here
-                start = pos
-            end = start + len(surface)
-            pos = end
-            key = term_key(LEMMA_FIXES.get(surface) or lemma or surface)
-            raw.append((key, surface, pos1, pos2, start, end))
+        words = self._words(normalized)
 
-        def to_original(start: int, end: int) -> tuple[int, int]:
-            if not origin:
-                return 0, 0
-            s = origin[min(start, len(origin) - 1)]
-            e = origin[end - 1] + 1 if end - 1 < len(origin) else len(text)
-            # a folded chunk may span several source characters (ｶﾞ → ガ)
-            while e < len(text) and (unicodedata.combining(text[e]) or text[e] in _HALFWIDTH_SOUND_MARKS):
-                e += 1
-            return s, e
+        def token(term: str, pos: str, start: int, end: int) -> Token:
+            s, e = _original_span(text, origin, start, end)
+            return Token(term, text[s:e], pos, s, e)
 
-        result: list[Token] = []
-        for key, _surface, pos1, pos2, start, end in raw:
-            if _is_content(key, pos1, pos2):
-                s, e = to_original(start, end)
-                result.append(Token(key, text[s:e], pos1, s, e))
-        result.extend(self._compounds(raw, to_original, text))
+        result = [token(w.key, w.pos1, w.start, w.end) for w in words if _is_content(w.key, w.pos1, w.pos2)]
+        result += [token(compound, "複合語", start, end) for compound, start, end in _compounds(words)]
         result.sort(key=lambda t: (t.start, -t.end))
         return result
-
-    def _compounds(self, raw, to_original, text) -> list[Token]:
-        found: list[Token] = []
-        keys = [r[0] for r in raw]
-        for i, key in enumerate(keys):
-            for parts, compound in _COMPOUNDS_BY_FIRST.get(key, ()):
-                width = len(parts)
-                if tuple(keys[i : i + width]) == parts:
-                    s, e = to_original(raw[i][4], raw[i + width - 1][5])
-                    found.append(Token(compound, text[s:e], "複合語", s, e))
-        return found
 
     def terms(self, text: str) -> list[str]:
         """The lemma keys of `text`, in order, repeated as often as they occur (for BM25)."""
         return [t.term for t in self.tokens(text)]
+
+    def _words(self, normalized: str) -> list[_Word]:
+        with self._lock:
+            tagged = [(w.surface, w.feature.lemma, w.feature.pos1, w.feature.pos2) for w in self._tagger(normalized)]
+        words: list[_Word] = []
+        pos = 0
+        for surface, lemma, pos1, pos2 in tagged:
+            start = normalized.find(surface, pos)
+            if start < 0:  # MeCab dropped or changed a character; keep going from here
+                start = pos
+            pos = start + len(surface)
+            words.append(_Word(term_key(LEMMA_FIXES.get(surface) or lemma or surface), pos1, pos2, start, pos))
+        return words
+
+
+def _compounds(words: list[_Word]) -> list[tuple[str, int, int]]:
+    """(compound, start, end) for each run of words that COMPOUNDS lists, in normalised-text offsets."""
+    found: list[tuple[str, int, int]] = []
+    keys = [w.key for w in words]
+    for i, key in enumerate(keys):
+        for parts, compound in _COMPOUNDS_BY_FIRST.get(key, ()):
+            last = i + len(parts) - 1
+            if tuple(keys[i : last + 1]) == parts:
+                found.append((compound, words[i].start, words[last].end))
+    return found
+
+
+def _original_span(text: str, origin: list[int], start: int, end: int) -> tuple[int, int]:
+    """Where the normalised characters start..end came from in `text`."""
+    if not origin:
+        return 0, 0
+    s = origin[min(start, len(origin) - 1)]
+    e = origin[end - 1] + 1 if end - 1 < len(origin) else len(text)
+    # a folded chunk may span several source characters (ｶﾞ → ガ)
+    while e < len(text) and _joins_previous(text[e]):
+        e += 1
+    return s, e
+
+
+def _joins_previous(char: str) -> bool:
+    """A mark that NFKC joins to the character before it."""
+    return bool(unicodedata.combining(char)) or char in _HALFWIDTH_SOUND_MARKS
 
 
 def _is_content(key: str, pos1: str, pos2: str) -> bool:

@@ -58,3 +58,12 @@ def test_bad_input_exits_with_japanese_message(env):
     assert result.exit_code == 2 and "空です" in result.output
     result = run(env, "needs-for-seed", "999999")
     assert result.exit_code == 1 and "見つかりません" in result.output
+
+
+def test_every_command_is_registered_in_commands_py_in_help_order():
+    names = [c.name for c in app.registered_commands]
+    assert names == ["setup-model", "index", "match", "needs-for-seed", "demo", "report"]
+    (bench,) = app.registered_groups
+    assert bench.name == "bench"
+    assert [c.name for c in bench.typer_instance.registered_commands] == [
+        "similarity", "retrieval", "need2univ", "report-scale"]

@@ -82,8 +82,8 @@ def test_market_area_tags_are_valid(corpus):
 def test_loader_names_file_and_line_of_a_bad_row(tmp_path):
     (tmp_path / "universities").mkdir()
     (tmp_path / "seeds").mkdir()
-    (tmp_path / "universities" / "u.jsonl").write_text(
-        json.dumps({"name": "テスト大学", "prefecture_code": "13", "liaison": {"office": "窓口"}}, ensure_ascii=False) + "\n")
+    university = {"name": "テスト大学", "prefecture_code": "13", "liaison": {"office": "窓口"}}
+    (tmp_path / "universities" / "u.jsonl").write_text(json.dumps(university, ensure_ascii=False) + "\n")
     good = {"id": 1, "title": "t", "university": "テスト大学", "prefecture_code": "13"}
     bad = {**good, "id": 2, "prefecture_code": "77"}
     (tmp_path / "seeds" / "s.jsonl").write_text("\n".join(json.dumps(x) for x in (good, bad)) + "\n")

@@ -145,7 +145,8 @@ def test_upsert_and_delete_change_results(encoder, golden_corpus):
                university="静岡大学", prefecture_code="22",
                researcher=Researcher(name="望月 彩", university="静岡大学", department="農学部"))
     engine.upsert_seed(new)
-    assert engine.match("茶殻の再利用で消臭製品を作りたい", "22", level="seed", top_k=1).partners[0].seeds[0].seed.id == 77
+    best = engine.match("茶殻の再利用で消臭製品を作りたい", "22", level="seed", top_k=1).partners[0]
+    assert best.seeds[0].seed.id == 77
     engine.delete_seed(77)
     assert 77 not in engine.seed_index
     top = engine.match("茶殻の再利用で消臭製品を作りたい", "22", level="seed", top_k=5)
@@ -153,7 +154,8 @@ def test_upsert_and_delete_change_results(encoder, golden_corpus):
 
 
 def test_open_rebuilds_only_what_changed_and_recovers_from_damage(encoder, golden_corpus, tmp_path):
-    kwargs = dict(seeds=golden_corpus.seeds, needs=golden_corpus.needs, universities=golden_corpus.universities.values())
+    kwargs = {"seeds": golden_corpus.seeds, "needs": golden_corpus.needs,
+              "universities": golden_corpus.universities.values()}
     _, seeds_report, _ = Engine.open(tmp_path, encoder, **kwargs)
     assert seeds_report.added == len(golden_corpus.seeds)
     changed = [s for s in golden_corpus.seeds if s.id != 12]

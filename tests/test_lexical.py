@@ -40,7 +40,8 @@ def test_allowed_ids_restrict_the_search():
 def test_state_round_trip_scores_identically():
     index = make()
     again = BM25Index.from_state(index.to_state())
-    np.testing.assert_allclose(index.score_ids(["ガス", "温泉"], [10, 20, 30]), again.score_ids(["ガス", "温泉"], [10, 20, 30]))
+    query, ids = ["ガス", "温泉"], [10, 20, 30]
+    np.testing.assert_allclose(index.score_ids(query, ids), again.score_ids(query, ids))
 
 
 def test_idf_is_higher_for_rarer_terms():

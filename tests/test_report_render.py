@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from matcher.market_areas import market_area_names
+from matcher.regions import default_prefectures
 from matcher.report_render import parse_formats, render_report
 from matcher.report_render.csv_out import REPLACEMENT, encode_cp932, table_to_csv_text, write_csv_tables
 from matcher.report_render.neutralise import needs_neutralising, neutralise
-from matcher.reports import NeedReport, PartnerScore, ReportOptions, market_area_names, summarise
-from matcher.regions import default_prefectures
+from matcher.reports import NeedReport, PartnerScore, ReportOptions, summarise
 
 from .conftest import ROOT
 
@@ -116,7 +117,8 @@ def test_xlsx_has_one_sheet_per_table_and_no_formula(rendered):
 
     out, _ = rendered
     wb = load_workbook(out / "report.xlsx")
-    assert {"概要", "ニーズ別", "地域間の流れ（件数）", "地域別", "市場領域別", "都道府県別", "大学別"} <= set(wb.sheetnames)
+    sheets = {"概要", "ニーズ別", "地域間の流れ（件数）", "地域別", "市場領域別", "都道府県別", "大学別"}
+    assert sheets <= set(wb.sheetnames)
     ws = wb["ニーズ別"]
     assert ws.cell(row=2, column=2).value == "'" + EVIL_TITLE
     for sheet in wb.worksheets:

@@ -42,12 +42,21 @@ import random
 import numpy as np
 import pytest
 
+from matcher.market_areas import market_area_names
 from matcher.rank import AGGREGATIONS
-from matcher.reports import (
-    Groups, NeedReport, PartnerScore, ReportOptions, ReportScope, aggregate_candidates, compute_report,
-    constrained_assignment, market_area_names, select_needs, summarise,
-)
 from matcher.regions import REGION_ORDER, default_prefectures
+from matcher.reports import (
+    Groups,
+    NeedReport,
+    PartnerScore,
+    ReportOptions,
+    ReportScope,
+    aggregate_candidates,
+    compute_report,
+    constrained_assignment,
+    select_needs,
+    summarise,
+)
 
 from .conftest import ROOT
 
@@ -184,14 +193,14 @@ def test_vectorised_aggregation_equals_the_engine_rule(rule):
     g = aggregate_candidates(np.array(need_idx), np.array(rows), np.array(scores, dtype=np.float32),
                              np.array(scores, dtype=np.float32), univ_of_row, rule)
     expected = {}
-    for need, row, score in zip(need_idx, rows, scores):
+    for need, row, score in zip(need_idx, rows, scores, strict=True):
         expected.setdefault((need, row % 6), []).append(float(np.float32(score)))
-    got = {(int(n), int(u)): s for n, u, s in zip(g.need_idx, g.univ, g.score)}
+    got = {(int(n), int(u)): s for n, u, s in zip(g.need_idx, g.univ, g.score, strict=True)}
     assert set(got) == set(expected)
     for key, values in expected.items():
         assert got[key] == pytest.approx(AGGREGATIONS[rule](sorted(values, reverse=True)), rel=1e-5)
     # within a need: best first
-    for a, b in zip(g.starts[:-1], g.starts[1:]):
+    for a, b in zip(g.starts[:-1], g.starts[1:], strict=True):
         assert list(g.score[a:b]) == sorted(g.score[a:b], reverse=True)
 
 
@@ -208,11 +217,14 @@ def _need(need_id, region, partners, local=None):
 
 def test_flow_matrix_on_a_given_score_table():
     # need 1 (東北): 東北大 0.9, 京大 0.5 ; need 2 (東北): 京大 0.8, 九大 0.4 ; need 3 (九州): 九大 0.7, 東北大 0.6
-    n1 = _need(1, "東北", [_partner("東北大", "東北", 0.9, need_region="東北"), _partner("京大", "近畿", 0.5, need_region="東北")],
+    n1 = _need(1, "東北", [_partner("東北大", "東北", 0.9, need_region="東北"),
+                           _partner("京大", "近畿", 0.5, need_region="東北")],
                local=_partner("東北大", "東北", 0.9, need_region="東北"))
-    n2 = _need(2, "東北", [_partner("京大", "近畿", 0.8, need_region="東北"), _partner("九大", "九州", 0.4, need_region="東北")],
+    n2 = _need(2, "東北", [_partner("京大", "近畿", 0.8, need_region="東北"),
+                           _partner("九大", "九州", 0.4, need_region="東北")],
                local=_partner("東北大", "東北", 0.3, need_region="東北"))
-    n3 = _need(3, "九州", [_partner("九大", "九州", 0.7, need_region="九州"), _partner("東北大", "東北", 0.6, need_region="九州")],
+    n3 = _need(3, "九州", [_partner("九大", "九州", 0.7, need_region="九州"),
+                           _partner("東北大", "東北", 0.6, need_region="九州")],
                local=_partner("九大", "九州", 0.7, need_region="九州"))
     r = summarise([n1, n2, n3], [("東北大", "04", "東北"), ("京大", "26", "近畿"), ("九大", "40", "九州")],
                   ReportOptions(flow_partners=2), default_prefectures(), market_area_names())

@@ -2,6 +2,7 @@
 or on MATCHER_DATABASE_URL / DATABASE_URL when alembic is run by hand."""
 
 from alembic import context
+from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -22,7 +23,7 @@ def run() -> None:
         _run_on(connection)
 
 
-def _run_on(connection) -> None:
+def _run_on(connection: Connection) -> None:
     # render_as_batch lets ALTER TABLE work on SQLite in later migrations
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():

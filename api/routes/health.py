@@ -16,11 +16,11 @@ def livez() -> Health:
 
 
 @router.get("/readyz", operation_id="readyz", response_model=Health, responses={503: {"model": Health}})
-def readyz(request: Request):
+def readyz(request: Request) -> JSONResponse:
     checks: dict[str, bool | str] = {"database": False, "index_loaded": False, "index_consistent": False}
     try:
         with Session(request.app.state.db) as session:
-            session.exec(text("SELECT 1"))
+            session.connection().execute(text("SELECT 1"))
             checks["database"] = True
             service = getattr(request.app.state, "service", None)
             checks["index_loaded"] = service is not None

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
-from sqlmodel import func, select
+from fastapi import APIRouter, Query, status
+from sqlmodel import col, func, select
 
-from .. import access
-from ..crud import apply_changes, save
-from ..deps import AccountDep, SessionDep, require_roles
-from ..errors import ApiError, ErrorResponse, not_found
+from .. import access, usecases
+from ..deps import AccountDep, ServiceDep, SessionDep, require_roles
+from ..errors import ErrorResponse, not_found
 from ..limits import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
-from ..models import (Account, AccountPublic, OrgKind, Organisation, OrganisationCreate, OrganisationPublic,
-                      Researcher, ResearcherCreate, ResearcherPublic, ResearcherUpdate, Role, Seed)
+from ..models import (
+    Account,
+    AccountPublic,
+    Organisation,
+    OrganisationCreate,
+    OrganisationPublic,
+    OrgKind,
+    Researcher,
+    ResearcherCreate,
+    ResearcherPublic,
+    ResearcherUpdate,
+    Role,
+)
 from ..present import researcher_public
 from ..schemas import Page
 
@@ -38,7 +48,7 @@ def list_organisations(session: SessionDep, _: AccountDep, kind: OrgKind | None 
     if kind is not None:
         query = query.where(Organisation.kind == kind)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Organisation.id).offset(offset).limit(limit)).all()
+    rows = session.exec(query.order_by(col(Organisation.id)).offset(offset).limit(limit)).all()
     return Page(items=[OrganisationPublic.model_validate(o, from_attributes=True) for o in rows],
                 total=total, limit=limit, offset=offset)
 
@@ -53,26 +63,17 @@ def get_organisation(organisation_id: int, session: SessionDep, _: AccountDep) -
 
 @router.post("/organisations", operation_id="create_organisation", status_code=status.HTTP_201_CREATED,
              response_model=OrganisationPublic)
-def create_organisation(body: OrganisationCreate, request: Request, session: SessionDep, _: Admin) -> OrganisationPublic:
-    org = Organisation(**body.model_dump())
-    session.add(org)
-    session.commit()
-    session.refresh(org)
-    request.app.state.service.organisation_changed(org)
+def create_organisation(body: OrganisationCreate, session: SessionDep, service: ServiceDep,
+                        _: Admin) -> OrganisationPublic:
+    org = usecases.create_organisation(session, service, body)
     return OrganisationPublic.model_validate(org, from_attributes=True)
 
 
 @router.post("/researchers", operation_id="create_researcher", status_code=status.HTTP_201_CREATED,
              response_model=ResearcherPublic)
-def create_researcher(body: ResearcherCreate, session: SessionDep, account: Admin) -> ResearcherPublic:
-    org = session.get(Organisation, body.organisation_id)
-    if org is None or org.kind != OrgKind.university:
-        raise ApiError(422, "validation_error", "研究者の所属には、登録済みの大学を指定してください。")
-    researcher = Researcher(**body.model_dump())
-    session.add(researcher)
-    session.commit()
-    session.refresh(researcher)
-    return researcher_public(researcher, account)
+def create_researcher(body: ResearcherCreate, session: SessionDep, service: ServiceDep,
+                      account: Admin) -> ResearcherPublic:
+    return researcher_public(usecases.create_researcher(session, service, body), account)
 
 
 @router.get("/researchers/{researcher_id}", operation_id="get_researcher", response_model=ResearcherPublic)
@@ -84,13 +85,8 @@ def get_researcher(researcher_id: int, session: SessionDep, account: AccountDep)
 
 
 @router.patch("/researchers/{researcher_id}", operation_id="update_researcher", response_model=ResearcherPublic)
-def update_researcher(researcher_id: int, body: ResearcherUpdate, request: Request, session: SessionDep,
+def update_researcher(researcher_id: int, body: ResearcherUpdate, session: SessionDep, service: ServiceDep,
                       account: AccountDep) -> ResearcherPublic:
     """研究者情報と連絡先の公開範囲（項目ごと: public / registered / private）を変更する。"""
-    researcher = access.writable_researcher(session, account, researcher_id)
-    apply_changes(researcher, body, not_nullable={"name", "email_visibility", "phone_visibility"})
-    save(session, researcher)
-    # the researcher's name and department appear in match results
-    for seed in session.exec(select(Seed).where(Seed.researcher_id == researcher.id)).all():
-        request.app.state.service.seed_changed(session, seed)
+    researcher = usecases.update_researcher(session, service, account, researcher_id, body)
     return researcher_public(researcher, account)

@@ -1,1 +1,29 @@
-"""Helpers for the Japanese web pages (api/routes/pages.py): signed-cookie sessions, CSRF, highlighting."""
+"""The Japanese web pages: Jinja2 templates, plain form posts, htmx for the result filters and report progress.
+
+One router per audience (`home`: everyone; `needs`: posters and readers of needs; `seeds`: researchers;
+`coordinator`: coordinators' reports), over the same rules as the API: the checks of api/access.py, the
+validation of the API models, and the same use cases (api/usecases.py) and reads (api/queries.py,
+api/reports_jobs.py) the JSON routes call. Sign-in is by the API token an administrator issued, kept in a
+signed HttpOnly cookie (`session`); every POST form carries a CSRF token tied to the session (`forms`).
+
+Errors on these pages are HTML pages in Japanese (the API keeps its JSON format): the route class
+(`routing.PageRoute`) renders the API's own error table (api/errors.http_error) as a page, and a missing
+sign-in becomes a redirect to /signin. `install` adds the pages to the app, and the same page to the app's
+error handlers for unknown addresses.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from . import coordinator, home, needs, seeds
+from .render import error_response
+
+ROUTERS = (home.router, needs.router, seeds.router, coordinator.router)
+
+__all__ = ["ROUTERS", "error_response", "include_pages"]
+
+
+def include_pages(app: FastAPI) -> None:
+    for router in ROUTERS:
+        app.include_router(router)

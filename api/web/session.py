@@ -30,7 +30,8 @@ def _secret(request: Request) -> bytes:
     if getattr(state, "web_secret", None) is None:
         configured = state.settings.web_secret
         state.web_secret = configured.get_secret_value().encode() if configured else secrets.token_bytes(32)
-    return state.web_secret
+    secret: bytes = state.web_secret
+    return secret
 
 
 def _sign(secret: bytes, payload: bytes) -> str:
@@ -47,12 +48,12 @@ class WebSession:
         return _sign(_secret(request), b"csrf:" + self.nonce.encode())
 
     def csrf_ok(self, request: Request, value: str | None) -> bool:
-        return bool(value) and not self.fresh and hmac.compare_digest(self.csrf(request), value)
+        return value is not None and value != "" and not self.fresh and hmac.compare_digest(self.csrf(request), value)
 
 
 def load(request: Request) -> WebSession:
     """The request's session; a new anonymous one when the cookie is missing, forged or unreadable."""
-    cached = getattr(request.state, "web_session", None)
+    cached: WebSession | None = getattr(request.state, "web_session", None)
     if cached is not None:
         return cached
     session = None

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .neutralise import neutralise
+from .tables import Tables
 
 REPLACEMENT = "〓"
 ENCODINGS = ("utf-8-sig", "utf-8", "cp932")
@@ -32,7 +34,7 @@ def encode_cp932(text: str) -> tuple[bytes, int]:
     return bytes(out), replaced
 
 
-def table_to_csv_text(header, rows) -> str:
+def table_to_csv_text(header: Sequence[object], rows: Iterable[Sequence[object]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in header])
@@ -41,7 +43,7 @@ def table_to_csv_text(header, rows) -> str:
     return buf.getvalue()
 
 
-def write_csv_tables(tables: dict, out_dir: Path, encoding: str = "utf-8-sig") -> tuple[list[Path], int]:
+def write_csv_tables(tables: Tables, out_dir: Path, encoding: str = "utf-8-sig") -> tuple[list[Path], int]:
     if encoding.lower().replace("_", "-") in ("shift-jis", "sjis", "windows-31j", "ms932"):
         encoding = "cp932"
     if encoding not in ENCODINGS:

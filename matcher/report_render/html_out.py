@@ -7,19 +7,23 @@ are SVG strings built (and escaped) by svg.py and japan_map.py.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from .japan_map import choropleth_svg
 from .svg import heatmap_svg, stacked_bars_svg
 
+if TYPE_CHECKING:
+    from matcher.reports import GroupStat, Report
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FONT_STACK = '"Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic", "Meiryo", sans-serif'
-STAY, CROSS, UNMET = "#93c5fd", "#1e40af", "#f97316"
+STAY, CROSS = "#93c5fd", "#1e40af"
 
 
-def _bars(groups, title: str) -> str:
-    groups = [g for g in groups if g.needs]
+def _bars(stats: list[GroupStat], title: str) -> str:
+    groups = [g for g in stats if g.needs]
     return stacked_bars_svg(
         [g.label for g in groups],
         [("地域内で最良", STAY, [g.needs - g.crossing for g in groups]),
@@ -27,16 +31,17 @@ def _bars(groups, title: str) -> str:
         title, notes=[f"{g.needs} 件（地域外 {g.share_crossing:.0%}・未充足 {g.unmet}）" for g in groups])
 
 
-def render_html(report, *, for_print: bool = False) -> str:
+def render_html(report: Report, *, for_print: bool = False) -> str:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["pct"] = lambda v: f"{v:.1%}"
     env.filters["num"] = lambda v: f"{v:.3f}"
     prefs = report.by_prefecture
+    share_label = "最良の連携先が地域外にあるニーズの割合"
     map_svg = choropleth_svg(
         {g.key: (g.share_crossing if g.needs else None) for g in prefs}, {g.key: g.label for g in prefs},
-        {g.key: g.needs for g in prefs}, "都道府県別: 最良の連携先が地域外にあるニーズの割合", "最良の連携先が地域外にあるニーズの割合")
+        {g.key: g.needs for g in prefs}, f"都道府県別: {share_label}", share_label)
     charts = {
         "flow_counts": heatmap_svg(report.flow.regions, report.flow.regions, report.flow.counts,
                                    f"地域間の流れ（各ニーズの上位{report.flow.partners_per_need}件、件数）"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from matcher.regions import _strip_suffix
+from matcher.regions import short_name
 
 # code → (column, row); columns west→east, rows north→south
 TILES: dict[str, tuple[int, int]] = {
@@ -38,7 +38,7 @@ def colour(value: float | None) -> str:
         return "#e5e5e5"
     v = min(max(value, 0.0), 1.0)
     start, end = (239, 246, 255), (30, 64, 175)
-    r, g, b = (round(s + (e - s) * v) for s, e in zip(start, end))
+    r, g, b = (round(s + (e - s) * v) for s, e in zip(start, end, strict=True))
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
@@ -56,8 +56,9 @@ def choropleth_svg(values: dict[str, float | None], names: dict[str, str], count
         fill = colour(value)
         text_fill = "#ffffff" if value is not None and value > 0.55 else "#111827"
         name = names.get(code, code)
-        short = _strip_suffix(name)  # 京都府 → 京都, 東京都 → 東京, 北海道 stays
-        tip = f"{name}: ニーズ {counts.get(code, 0)} 件" + (f"、{legend_label} {value:.0%}" if value is not None else "")
+        short = short_name(name)  # 京都府 → 京都, 東京都 → 東京, 北海道 stays
+        share = f"、{legend_label} {value:.0%}" if value is not None else ""
+        tip = f"{name}: ニーズ {counts.get(code, 0)} 件{share}"
         parts.append(f'<g class="tile" data-code="{code}"><title>{escape(tip)}</title>'
                      f'<rect x="{x}" y="{y}" width="{TILE - GAP}" height="{TILE - GAP}" rx="3" fill="{fill}" '
                      f'stroke="#94a3b8" stroke-width="0.5"/>'
@@ -78,7 +79,9 @@ def choropleth_svg(values: dict[str, float | None], names: dict[str, str], count
                  f'<rect x="{270}" y="{ly}" width="12" height="12" fill="{colour(None)}"/>'
                  f'<text x="{286}" y="{ly + 10}" font-size="10">ニーズなし</text>'
                  f'<text x="10" y="{ly + 42}" font-size="10">{escape(legend_label)}（数字はニーズ数）。</text>'
-                 f'<text x="10" y="{ly + 56}" font-size="10">タイルグリッド地図: 各都道府県を同じ大きさの正方形で</text>'
-                 f'<text x="10" y="{ly + 70}" font-size="10">おおよその位置に並べたもの。面積・形は実際と異なります。</text>')
+                 f'<text x="10" y="{ly + 56}" font-size="10">'
+                 'タイルグリッド地図: 各都道府県を同じ大きさの正方形で</text>'
+                 f'<text x="10" y="{ly + 70}" font-size="10">'
+                 'おおよその位置に並べたもの。面積・形は実際と異なります。</text>')
     parts.append("</svg>")
     return "".join(parts)

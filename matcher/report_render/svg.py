@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from .japan_map import colour
 
 
-def heatmap_svg(rows: list[str], cols: list[str], values: list[list[float]], title: str,
+def heatmap_svg(rows: list[str], cols: list[str], values: Sequence[Sequence[float]], title: str,
                 fmt: str = "{:.0f}") -> str:
     cell, left, top = 46, 70, 60
     width, height = left + cell * len(cols) + 10, top + cell * len(rows) + 30
@@ -22,22 +23,27 @@ def heatmap_svg(rows: list[str], cols: list[str], values: list[list[float]], tit
     for i, r in enumerate(rows):
         y = top + i * cell
         parts.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4}" font-size="11" text-anchor="end">{escape(r)}</text>')
-        for j, _ in enumerate(cols):
-            v = values[i][j]
-            share = v / high
-            fill = colour(share) if v else "#f8fafc"
-            text_fill = "#ffffff" if share > 0.55 else "#111827"
-            diag = ' stroke="#f59e0b" stroke-width="2"' if i == j else ' stroke="#e2e8f0"'
-            parts.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}"{diag}>'
-                         f'<title>{escape(r)} → {escape(cols[j])}: {fmt.format(v)}</title></rect>')
-            if v:
-                parts.append(f'<text x="{left + j * cell + cell / 2 - 1}" y="{y + cell / 2 + 4}" font-size="11" '
-                             f'text-anchor="middle" fill="{text_fill}">{escape(fmt.format(v))}</text>')
+        for j, c in enumerate(cols):
+            parts.append(_heat_cell(left + j * cell, y, cell, values[i][j], high, f"{r} → {c}", fmt, diagonal=i == j))
     parts.append(f'<text x="{left}" y="{height - 8}" font-size="10">枠線（橙）は同じ地域の中の連携。</text></svg>')
     return "".join(parts)
 
 
-def stacked_bars_svg(labels: list[str], series: list[tuple[str, str, list[float]]], title: str,
+def _heat_cell(x: int, y: int, cell: int, v: float, high: float, label: str, fmt: str, *, diagonal: bool) -> str:
+    """One cell of the heatmap: shaded by v / high, with its value written unless it is 0."""
+    share = v / high
+    fill = colour(share) if v else "#f8fafc"
+    text_fill = "#ffffff" if share > 0.55 else "#111827"
+    stroke = ' stroke="#f59e0b" stroke-width="2"' if diagonal else ' stroke="#e2e8f0"'
+    out = (f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}"{stroke}>'
+           f'<title>{escape(label)}: {fmt.format(v)}</title></rect>')
+    if v:
+        out += (f'<text x="{x + cell / 2 - 1}" y="{y + cell / 2 + 4}" font-size="11" text-anchor="middle" '
+                f'fill="{text_fill}">{escape(fmt.format(v))}</text>')
+    return out
+
+
+def stacked_bars_svg(labels: list[str], series: Sequence[tuple[str, str, Sequence[float]]], title: str,
                      notes: list[str] | None = None) -> str:
     """One horizontal bar per label; `series` = [(name, colour, values)], stacked left to right."""
     bar, gap, left, plot = 18, 6, 170, 380
@@ -47,7 +53,7 @@ def stacked_bars_svg(labels: list[str], series: list[tuple[str, str, list[float]
     high = max(totals, default=0) or 1
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bars" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>']
-    x = left
+    x: float = left
     for name, fill, _ in series:  # legend
         parts.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{fill}"/>'
                      f'<text x="{x + 16}" y="16" font-size="11">{escape(name)}</text>')

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from .neutralise import neutralise
+from .tables import Tables
 
 SHEET_NAMES = {
     "summary": "概要", "needs": "ニーズ別", "flow_counts": "地域間の流れ（件数）", "flow_best": "地域間の流れ（最良）",
@@ -14,19 +16,21 @@ SHEET_NAMES = {
 }
 
 
-def write_xlsx(tables: dict, path: Path) -> Path:
+def write_xlsx(tables: Tables, path: Path) -> Path:
     from openpyxl import Workbook
     from openpyxl.cell.cell import TYPE_STRING
     from openpyxl.styles import Font
 
     wb = Workbook()
-    wb.remove(wb.active)
+    for sheet in wb.worksheets:  # the empty sheet a new workbook starts with
+        wb.remove(sheet)
     for name, (header, rows) in tables.items():
         ws = wb.create_sheet(SHEET_NAMES.get(name, name)[:31])
-        for r, row in enumerate([header] + rows, 1):
-            for c, value in enumerate(row, 1):
+        lines: list[Sequence[object]] = [header, *rows]
+        for r, row in enumerate(lines, 1):
+            for c, raw in enumerate(row, 1):
                 cell = ws.cell(row=r, column=c)
-                value = neutralise(value)
+                value = neutralise(raw)
                 cell.value = value
                 if isinstance(value, str):
                     cell.data_type = TYPE_STRING  # never a formula, even if it began with "="

@@ -27,7 +27,8 @@ def test_create_account_token_works_and_revokes(tmp_path, monkeypatch, encoder):
         assert created.exit_code == 0, created.output
         token = created.stdout.strip().splitlines()[-1]
         assert token.startswith("mt_")
-        bad = runner.invoke(admin, ["create-account", "--name", "x", "--role", "researcher", "--researcher-id", "99999"])
+        bad = runner.invoke(admin, ["create-account", "--name", "x", "--role", "researcher",
+                                    "--researcher-id", "99999"])
         assert bad.exit_code != 0
         with TestClient(create_app(Settings(data_dir=tmp_path), encoder=encoder)) as client:
             me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})

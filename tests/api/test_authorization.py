@@ -75,7 +75,8 @@ def test_write_routes_check_the_object(client, actors, owned, method, path, body
     assert response.status_code == expected, response.json()
     if expected >= 400:
         error = response.json()["error"]
-        assert error["code"] and any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in error["message"])
+        japanese = any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in error["message"])
+        assert error["code"] and japanese
 
 
 def test_failed_writes_changed_nothing(client, actors, owned):

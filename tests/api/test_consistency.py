@@ -1,5 +1,7 @@
 """The index follows the database: rebuilt at start-up when missing, corrupt or out of date."""
 
+from contextlib import contextmanager
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -40,7 +42,7 @@ def test_start_up_rebuilds_a_damaged_or_stale_index(settings, encoder, damage):
         (seeds_dir / "terms.json").write_text("{broken", encoding="utf-8")
     else:
         # the database changes while the service is down: one seed withdrawn, one added
-        with Session(_db(settings)) as session:
+        with _db(settings) as session:
             seed = session.get(m.Seed, 3)
             seed.status = m.Status.withdrawn
             session.add(seed)
@@ -55,15 +57,22 @@ def test_start_up_rebuilds_a_damaged_or_stale_index(settings, encoder, damage):
             assert len(index_ids(client)) == len(expected)  # one out, one in
 
 
+@contextmanager
 def _db(settings):
+    """A session beside the app's own, closed with its connections (PostgreSQL would warn otherwise)."""
     from api.db import make_engine
 
-    return make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def test_demo_load_is_idempotent(settings, encoder):
     from api.demo import load_demo
 
-    with Session(_db(settings)) as session:
+    with _db(settings) as session:
         again = load_demo(session, settings.corpus_dir)
     assert again == {"organisations": 0, "researchers": 0, "seeds": 0, "needs": 0, "accounts": 0}

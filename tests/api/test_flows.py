@@ -36,7 +36,8 @@ def test_poster_flow(client, actors):
 
     # re-run with filters
     url = f"{API}/needs/{need['id']}/matches"
-    outside = client.post(url, json={"scope": "cross-region", "level": "researcher", "top_k": 3}, headers=actors.poster).json()
+    outside = client.post(url, json={"scope": "cross-region", "level": "researcher", "top_k": 3},
+                          headers=actors.poster).json()
     assert len(outside["partners"]) <= 3
     assert all(p["cross_region"] and p["researcher"] for p in outside["partners"])
     no_kanto = client.post(url, json={"exclude_regions": ["関東"]}, headers=actors.poster).json()
@@ -70,7 +71,8 @@ def test_researcher_flow(client, actors):
     body = created.json()
     assert body["university"] == "長岡技術科学大学" and body["researcher_id"] == actors.researcher_id
 
-    need = client.post(f"{API}/needs", json={"title": "茶殻の再利用", "description": "工場で出る茶殻を消臭製品にしたい。",
+    need = client.post(f"{API}/needs", json={"title": "茶殻の再利用",
+                                              "description": "工場で出る茶殻を消臭製品にしたい。",
                                               "prefecture_code": "22"}, headers=actors.other_poster).json()
     seeds_found = client.post(f"{API}/needs/{need['id']}/matches", json={"level": "seed", "top_k": 3},
                               headers=actors.other_poster).json()
@@ -81,7 +83,8 @@ def test_researcher_flow(client, actors):
     assert fits.json()[0]["need_id"] == need["id"]
 
     client.patch(f"{API}/seeds/{body['id']}", json={"visibility": "private"}, headers=actors.researcher)
-    hidden = client.post(f"{API}/needs/{need['id']}/matches", json={"level": "seed"}, headers=actors.other_poster).json()
+    hidden = client.post(f"{API}/needs/{need['id']}/matches", json={"level": "seed"},
+                         headers=actors.other_poster).json()
     assert body["id"] not in [p["seeds"][0]["seed_id"] for p in hidden["partners"]]
     assert client.get(f"{API}/seeds/{body['id']}", headers=actors.other_poster).status_code == 404
     assert client.get(f"{API}/seeds/{body['id']}", headers=actors.researcher).status_code == 200
@@ -110,7 +113,8 @@ def test_reverse_matching_respects_confidentiality(client, actors):
 
 def test_researcher_contact_visibility_per_field(client, actors):
     url = f"{API}/researchers/{actors.other_researcher_id}"
-    client.patch(url, json={"email": "yamamoto@example.ac.jp", "phone": "000-0000-0000"}, headers=actors.other_researcher)
+    client.patch(url, json={"email": "yamamoto@example.ac.jp", "phone": "000-0000-0000"},
+                 headers=actors.other_researcher)
     private = client.get(url, headers=actors.poster).json()["contact"]
     assert private == {"email": None, "phone": None}  # private by default (APPI consent)
     client.patch(url, json={"email_visibility": "registered"}, headers=actors.other_researcher)

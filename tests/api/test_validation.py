@@ -21,9 +21,12 @@ def assert_error(response, status, code):
         ({"title": "t" * 201, "description": "d", "prefecture_code": "13"}, "body.title", "200文字以内"),
         ({"title": "t", "description": "d" * 10_001, "prefecture_code": "13"}, "body.description", "10000文字以内"),
         ({"title": "t", "description": "d", "prefecture_code": "99"}, "body.prefecture_code", "見つかりません"),
-        ({"title": "t", "description": "d", "prefecture_code": "13", "owner_account_id": 1}, "body.owner_account_id", "使えません"),
-        ({"title": "t", "description": "d", "prefecture_code": "13", "market_areas": ["M10"]}, "body.market_areas", "M1〜M9"),
-        ({"title": "t", "description": "d", "prefecture_code": "13", "visibility": "secret"}, "body.visibility", "いずれか"),
+        ({"title": "t", "description": "d", "prefecture_code": "13", "owner_account_id": 1},
+         "body.owner_account_id", "使えません"),
+        ({"title": "t", "description": "d", "prefecture_code": "13", "market_areas": ["M10"]},
+         "body.market_areas", "M1〜M9"),
+        ({"title": "t", "description": "d", "prefecture_code": "13", "visibility": "secret"},
+         "body.visibility", "いずれか"),
     ],
 )
 def test_need_validation_names_the_field_in_japanese(client, actors, body, field, message):
@@ -50,12 +53,14 @@ def test_oversized_body_gets_413_in_japanese(client, actors):
 
 
 def test_malformed_json(client, actors):
-    response = client.post(f"{API}/needs", content=b"{not json", headers={**actors.poster, "content-type": "application/json"})
+    response = client.post(f"{API}/needs", content=b"{not json",
+                           headers={**actors.poster, "content-type": "application/json"})
     assert_error(response, 422, "validation_error")
 
 
 def test_not_found_and_unknown_routes(client, actors):
-    assert "見つかりません" in assert_error(client.get(f"{API}/seeds/999999", headers=actors.admin), 404, "not_found")["message"]
+    missing = assert_error(client.get(f"{API}/seeds/999999", headers=actors.admin), 404, "not_found")
+    assert "見つかりません" in missing["message"]
     assert_error(client.get(f"{API}/nothing-here", headers=actors.admin), 404, "not_found")
     assert_error(client.put(f"{API}/needs/901", json={}, headers=actors.admin), 405, "method_not_allowed")
 

@@ -29,8 +29,8 @@ def test_signin_cookie_and_bad_token(page_client, page_actors):
     csrf = csrf_of(page_client.get("/signin").text)
     bad = page_client.post("/signin", data={"csrf": csrf, "token": "mt_wrong"})
     assert bad.status_code == 401 and "このAPIトークンではログインできません" in bad.text
-    good = page_client.post("/signin", data={"csrf": csrf, "token": token_of(page_actors.poster), "next": "//evil.example"},
-                            follow_redirects=False)
+    good = page_client.post("/signin", data={"csrf": csrf, "token": token_of(page_actors.poster),
+                                             "next": "//evil.example"}, follow_redirects=False)
     assert good.status_code == 303 and good.headers["location"] == "/"
     cookie = good.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
@@ -122,8 +122,9 @@ def test_seed_edit_validation_keeps_input(page_client, page_actors):
 def test_researcher_creates_edits_and_withdraws_a_seed(page_client, page_actors):
     csrf = sign_in(page_client, page_actors.researcher)
     created = page_client.post("/seeds/new", data={
-        "csrf": csrf, "title": "もみ殻灰の土壌改良材への利用", "summary": "もみ殻を燃やした灰を田んぼの土壌改良に使う。",
-        "keywords": "もみ殻, 土壌改良", "market_areas": ["M3", "M4"], "readiness": "応用研究", "visibility": "public"},
+        "csrf": csrf, "title": "もみ殻灰の土壌改良材への利用",
+        "summary": "もみ殻を燃やした灰を田んぼの土壌改良に使う。", "keywords": "もみ殻, 土壌改良",
+        "market_areas": ["M3", "M4"], "readiness": "応用研究", "visibility": "public"},
         follow_redirects=False)
     assert created.status_code == 303, created.text
     url = created.headers["location"].split("?")[0]

@@ -1,0 +1,107 @@
+"""The reads the JSON routes and the web pages share: lists of needs and seeds, and the two kinds of match.
+
+Each applies the rules of api/access.py, so a page shows exactly what the API would answer the same account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from matcher.records import Seed as SeedRecord
+from matcher.regions import default_prefectures
+from matcher.serialize import need_hit_to_dict
+
+from . import access
+from .models import Account, Need, NeedPublic, Organisation, Researcher, Role, Seed, SeedPublic
+from .present import match_out, need_public, seed_public
+from .schemas import MatchOptions, MatchOut, NeedHitOut, Page
+from .service import MatchService, seed_record
+
+Table = TypeVar("Table", Need, Seed)
+SeedFilter = Callable[[SeedRecord], bool]
+
+
+# ---- lists ---------------------------------------------------------------------------------------------
+def _page(session: Session, query: SelectOfScalar[Table], order: Mapped[int | None], limit: int,
+          offset: int) -> tuple[list[Table], int]:
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(order).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+def list_needs(session: Session, account: Account, *, limit: int, offset: int, mine: bool) -> Page[NeedPublic]:
+    """The needs `account` may read (listed ones and its own); `mine`: only its own."""
+    query = select(Need)
+    if mine:
+        query = query.where(Need.owner_account_id == account.id)
+    elif account.role not in access.READ_ALL:
+        query = query.where(or_(col(Need.owner_account_id) == account.id, access.listed_needs()))
+    rows, total = _page(session, query, col(Need.id), limit, offset)
+    return Page(items=[need_public(session, n) for n in rows], total=total, limit=limit, offset=offset)
+
+
+def _own_seeds(me: Researcher | None) -> ColumnElement[bool]:
+    return col(Seed.researcher_id) == me.id if me is not None else false()
+
+
+def list_seeds(session: Session, account: Account, *, limit: int, offset: int, mine: bool) -> Page[SeedPublic]:
+    """The seeds `account` may read (listed ones and its own); `mine`: only its own, withdrawn and drafts too."""
+    query = select(Seed)
+    me = access.researcher_of(session, account) if account.role == Role.researcher else None
+    if mine:
+        query = query.where(_own_seeds(me))
+    elif account.role not in access.READ_ALL:
+        query = query.where(or_(access.listed_seeds(), _own_seeds(me)))
+    rows, total = _page(session, query, col(Seed.id), limit, offset)
+    return Page(items=[seed_public(session, s) for s in rows], total=total, limit=limit, offset=offset)
+
+
+# ---- matching ------------------------------------------------------------------------------------------
+def _seed_filter(options: MatchOptions) -> SeedFilter | None:
+    """The options' place and market-area filters as one test on a seed; None when nothing is filtered."""
+    if not any([options.include_prefectures, options.exclude_prefectures, options.include_regions,
+                options.exclude_regions, options.market_areas]):
+        return None
+    prefectures = default_prefectures()
+
+    def keep(seed: SeedRecord) -> bool:
+        code = seed.prefecture_code
+        region = prefectures.get(code).region if code else None
+        if options.include_prefectures and code not in options.include_prefectures:
+            return False
+        if code in options.exclude_prefectures:
+            return False
+        if options.include_regions and region not in options.include_regions:
+            return False
+        if region in options.exclude_regions:
+            return False
+        return not options.market_areas or bool(set(options.market_areas) & set(seed.market_areas))
+
+    return keep
+
+
+def match_need(session: Session, service: MatchService, account: Account, need: Need,
+               options: MatchOptions) -> MatchOut:
+    """Partners for `need`, with contacts shown as `account` may see them."""
+    result = service.match(need.title + "\n" + need.description, need.prefecture_code, top_k=options.top_k,
+                           level=options.level, scope=options.scope, seed_filter=_seed_filter(options))
+    return match_out(session, result, account, need.id)
+
+
+def needs_for_seed(session: Session, service: MatchService, account: Account, seed: Seed,
+                   top_k: int) -> list[NeedHitOut]:
+    """Needs that fit `seed`, matched by its text: a researcher can also try a draft before publishing it.
+
+    The caller has checked `access.may_see_needs_for_seed`.
+    """
+    record = seed_record(seed, session.get_one(Researcher, seed.researcher_id),
+                         session.get_one(Organisation, seed.organisation_id))
+    hits = service.needs_for_text(record.text, record.prefecture_code, top_k=top_k,
+                                  include_confidential=account.role in access.READ_ALL)
+    return [NeedHitOut(**need_hit_to_dict(h)) for h in hits]

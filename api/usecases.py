@@ -1,0 +1,150 @@
+"""The writes: post, change and withdraw needs and seeds; change researchers; add organisations and researchers.
+
+The JSON routes and the web pages both call these, after each has read its input in its own way (a JSON body,
+a form) and checked the caller's role with its own wording. Every write ends in `_commit`, the one place that
+commits a row and tells the matching service about it, so no route can leave the index behind the database.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlmodel import Session, SQLModel, select
+
+from . import access
+from .errors import ApiError, forbidden
+from .models import (
+    Account,
+    Need,
+    NeedCreate,
+    NeedUpdate,
+    Organisation,
+    OrganisationCreate,
+    OrgKind,
+    Researcher,
+    ResearcherCreate,
+    ResearcherUpdate,
+    Role,
+    Seed,
+    SeedCreate,
+    SeedUpdate,
+    Status,
+    stored_id,
+    utcnow,
+)
+from .service import MatchService
+
+Row = TypeVar("Row", Need, Seed, Researcher, Organisation)
+
+# fields a client may leave out of an update but never erase with an explicit null
+NEED_REQUIRED = {"title", "description", "prefecture_code", "market_areas", "visibility"}
+SEED_REQUIRED = {"title", "summary", "keywords", "market_areas", "visibility"}
+RESEARCHER_REQUIRED = {"name", "email_visibility", "phone_visibility"}
+
+
+# ---- the one commit ------------------------------------------------------------------------------
+def _commit(session: Session, service: MatchService, row: Row) -> Row:
+    """Save `row`, then bring the index in line with it in the same request."""
+    if isinstance(row, (Need, Seed)):
+        row.updated_at = utcnow()
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    _tell_index(session, service, row)
+    return row
+
+
+def _tell_index(session: Session, service: MatchService, row: Need | Seed | Researcher | Organisation) -> None:
+    if isinstance(row, Need):
+        service.need_changed(session, row)
+    elif isinstance(row, Seed):
+        service.seed_changed(session, row)
+    elif isinstance(row, Organisation):
+        service.organisation_changed(row)
+    else:  # a researcher's name and department appear in the match results of each of its seeds
+        for seed in session.exec(select(Seed).where(Seed.researcher_id == row.id)).all():
+            service.seed_changed(session, seed)
+
+
+def _apply(row: SQLModel, changes: SQLModel, *, required: set[str]) -> None:
+    """Copy the fields the client sent; an explicit null never erases a required field."""
+    for name, value in changes.model_dump(exclude_unset=True).items():
+        if value is None and name in required:
+            continue
+        setattr(row, name, value)
+
+
+# ---- needs -------------------------------------------------------------------------------------------
+def create_need(session: Session, service: MatchService, account: Account, body: NeedCreate) -> Need:
+    """A need posted by `account` (a poster or an admin: the caller has checked the role)."""
+    need = Need(**body.model_dump(), owner_account_id=stored_id(account), organisation_id=account.organisation_id)
+    return _commit(session, service, need)
+
+
+def update_need(session: Session, service: MatchService, account: Account, need_id: int, body: NeedUpdate) -> Need:
+    need = access.writable_need(session, account, need_id)
+    _apply(need, body, required=NEED_REQUIRED)
+    return _commit(session, service, need)
+
+
+def withdraw_need(session: Session, service: MatchService, account: Account, need_id: int) -> Need:
+    need = access.writable_need(session, account, need_id)
+    need.status = Status.withdrawn
+    return _commit(session, service, need)
+
+
+# ---- seeds -------------------------------------------------------------------------------------------
+def _registrant(session: Session, account: Account, researcher_id: int | None) -> Researcher:
+    """Whose seed it is: a researcher's own; an admin names one."""
+    if account.role == Role.researcher:
+        me = access.researcher_of(session, account)
+        if me is None:
+            raise forbidden("このアカウントには研究者情報が結び付いていません。管理者に登録を依頼してください。")
+        if researcher_id not in (None, me.id):
+            raise forbidden("他の研究者の名義でシーズを登録することはできません。")
+        return me
+    if researcher_id is None:
+        raise ApiError(422, "validation_error", "researcher_id を指定してください。")
+    researcher = session.get(Researcher, researcher_id)
+    if researcher is None:
+        raise ApiError(422, "validation_error", f"研究者（ID: {researcher_id}）が見つかりません。")
+    return researcher
+
+
+def create_seed(session: Session, service: MatchService, account: Account, body: SeedCreate) -> Seed:
+    """A seed registered by a researcher in its own name, or by an admin for `body.researcher_id`."""
+    researcher = _registrant(session, account, body.researcher_id)
+    seed = Seed(**body.model_dump(exclude={"researcher_id"}), researcher_id=stored_id(researcher),
+                organisation_id=researcher.organisation_id)
+    return _commit(session, service, seed)
+
+
+def update_seed(session: Session, service: MatchService, account: Account, seed_id: int, body: SeedUpdate) -> Seed:
+    seed = access.writable_seed(session, account, seed_id)
+    _apply(seed, body, required=SEED_REQUIRED)
+    return _commit(session, service, seed)
+
+
+def withdraw_seed(session: Session, service: MatchService, account: Account, seed_id: int) -> Seed:
+    seed = access.writable_seed(session, account, seed_id)
+    seed.status = Status.withdrawn
+    return _commit(session, service, seed)
+
+
+# ---- organisations and researchers -------------------------------------------------------------------
+def create_organisation(session: Session, service: MatchService, body: OrganisationCreate) -> Organisation:
+    return _commit(session, service, Organisation(**body.model_dump()))
+
+
+def create_researcher(session: Session, service: MatchService, body: ResearcherCreate) -> Researcher:
+    org = session.get(Organisation, body.organisation_id)
+    if org is None or org.kind != OrgKind.university:
+        raise ApiError(422, "validation_error", "研究者の所属には、登録済みの大学を指定してください。")
+    return _commit(session, service, Researcher(**body.model_dump()))
+
+
+def update_researcher(session: Session, service: MatchService, account: Account, researcher_id: int,
+                      body: ResearcherUpdate) -> Researcher:
+    researcher = access.writable_researcher(session, account, researcher_id)
+    _apply(researcher, body, required=RESEARCHER_REQUIRED)
+    return _commit(session, service, researcher)

@@ -1,0 +1,144 @@
+"""Coordinators and admins: cross-region reports (issue 5): start one, watch its progress, open its files.
+
+The form is validated by the API's own ReportRequest, and the job is started, read and downloaded through
+the same functions as the API's (api/reports_jobs.py), so the page can do exactly what the API allows a
+coordinator, with the cookie sign-in in place of the bearer token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from matcher.market_areas import market_area_choices
+from matcher.regions import REGION_ORDER
+from matcher.reports import DEFAULT_UNMET_THRESHOLD, describe_scope
+
+from .. import reports_jobs
+from ..deps import ServiceDep, SessionDep
+from ..models import Role, stored_id
+from ..report_models import ReportJob
+from ..schemas import ReportRequest
+from . import labels
+from .deps import SignedIn, require
+from .forms import REPORT_OPTIONAL, Form, Values, check_csrf, report_form_errors, report_values, without_empty
+from .render import redirect, render
+from .routing import page_router
+
+router = page_router()
+
+COORDINATORS = (Role.coordinator, Role.admin)
+JST = ZoneInfo("Asia/Tokyo")
+JOBS_LISTED = 30
+REPORT_FILE_HEADERS = {  # the report is the project's own HTML without scripts: refuse any that slipped in
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+                               "base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+    "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
+
+
+def report_defaults() -> Values:
+    return {"regions": [], "market_areas": [], "since": "", "until": "", "formats": ["html"],
+            "unmet_threshold": str(DEFAULT_UNMET_THRESHOLD), "assignment_cap": "", "csv_encoding": "utf-8-sig"}
+
+
+def coordinator_context(session: Session, values: Values, errors: dict[str, str]) -> dict[str, Any]:
+    jobs = reports_jobs.recent_jobs(session, limit=JOBS_LISTED)
+    return {"values": values, "errors": errors, "labels": labels.REPORT_LABELS, "regions": REGION_ORDER,
+            "market_areas": market_area_choices(), "formats": labels.REPORT_FORMATS,
+            "csv_encodings": labels.CSV_ENCODINGS, "jobs": [job_view(j) for j in jobs]}
+
+
+def jst(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+def _file_view(job_id: int, name: str) -> dict[str, Any]:
+    label = labels.FILE_LABELS.get(name, f"CSV: {name}" if name.endswith(".csv") else name)
+    return {"name": name, "label": label, "url": f"/coordinator/reports/{job_id}/files/{quote(name)}",
+            "html": name.endswith(".html")}
+
+
+def _file_order(file: dict[str, Any]) -> tuple[bool, bool, bool, str]:
+    """The HTML report first, then PDF and Excel, then the CSV tables by name."""
+    return not file["html"], file["name"] != "report.pdf", file["name"] != "report.xlsx", file["name"]
+
+
+def job_view(job: ReportJob) -> dict[str, Any]:
+    """What the templates show of a job."""
+    percent = round(100 * job.done / job.total) if job.total else (100 if job.status == "succeeded" else 0)
+    files = sorted((_file_view(stored_id(job), name) for name in job.files), key=_file_order)
+    return {"id": job.id, "status": job.status, "status_name": labels.JOB_STATUS_NAMES.get(job.status, job.status),
+            "stage": job.stage, "done": job.done, "total": job.total, "percent": percent, "message": job.message,
+            "summary": job.summary, "files": files, "scope": describe_scope(reports_jobs.report_scope(job.params)),
+            "params": job.params,
+            "formats": [labels.REPORT_FORMATS.get(f, f).split("（")[0] for f in job.params.get("formats", [])],
+            "created": jst(job.created_at), "finished": jst(job.finished_at),
+            "active": job.status in ("queued", "running"),
+            "html_file": next((f for f in files if f["name"] == "report.html"), None)}
+
+
+def validated_request(values: Values) -> tuple[ReportRequest | None, dict[str, str]]:
+    """The form as the API's ReportRequest, or the errors to show by field."""
+    try:
+        body = ReportRequest.model_validate(without_empty(values, *REPORT_OPTIONAL))
+    except ValidationError as exc:
+        return None, report_form_errors(exc)
+    if body.since and body.until and body.until <= body.since:
+        return None, {"until": labels.PERIOD_BACKWARDS}
+    return body, {}
+
+
+@router.get("/coordinator")
+def coordinator(request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
+    require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
+    return render(request, "coordinator.html", coordinator_context(session, report_defaults(), {}))
+
+
+@router.post("/coordinator/reports")
+def coordinator_start_report(request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
+                             form: Form) -> Response:
+    check_csrf(request, form)
+    require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
+    values = report_values(form)
+    body, errors = validated_request(values)
+    if body is None:
+        return render(request, "coordinator.html", coordinator_context(session, values, errors), status=422)
+    job = reports_jobs.start_report(session, account, body, db=request.app.state.db, service=service,
+                                    data_dir=request.app.state.settings.data_dir)
+    return redirect(request, f"/coordinator/reports/{job.id}")
+
+
+@router.get("/coordinator/reports/{job_id}")
+def coordinator_report(job_id: int, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
+    require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
+    job = job_view(reports_jobs.find_job(session, job_id))
+    return render(request, "coordinator_report.html", {"job": job})
+
+
+@router.get("/coordinator/reports/{job_id}/status")
+def coordinator_report_status(job_id: int, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
+    """The job's state alone, polled by htmx every 2 s while it is queued or running."""
+    require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
+    job = job_view(reports_jobs.find_job(session, job_id))
+    return render(request, "_report_status.html", {"job": job}, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/coordinator/reports/{job_id}/files/{name}")
+def coordinator_report_file(job_id: int, name: str, request: Request, session: SessionDep,
+                            account: SignedIn) -> FileResponse:
+    """A file of the job for the signed-in coordinator: the API's own download (only names in job.files)."""
+    require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
+    response = reports_jobs.download(request.app.state.settings.data_dir, reports_jobs.find_job(session, job_id), name)
+    response.headers.update(REPORT_FILE_HEADERS)
+    return response

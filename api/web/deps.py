@@ -1,0 +1,58 @@
+"""Who is signed in on the pages: the account of the API token kept in the session cookie.
+
+`SignedIn` and `MaybeSignedIn` also record the account on the request, so that every page rendered for it
+(error pages included) shows who is signed in; a missing sign-in raises `SignInRequired`, which the pages'
+route class (api/web/routing.py) turns into a redirect to /signin.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from ..auth import account_for_token
+from ..deps import SessionDep
+from ..errors import forbidden
+from ..models import Account, Role
+from . import session as websession
+
+
+class SignInRequired(Exception):
+    pass
+
+
+def _account_of_session(request: Request, session: Session) -> Account | None:
+    token = websession.load(request).token
+    account = account_for_token(session, token) if token else None
+    request.state.page_account = account  # read by render()
+    return account
+
+
+def signed_in(request: Request, session: SessionDep) -> Account:
+    account = _account_of_session(request, session)
+    if account is None:
+        raise SignInRequired()
+    return account
+
+
+def maybe_signed_in(request: Request, session: SessionDep) -> Account | None:
+    return _account_of_session(request, session)
+
+
+SignedIn = Annotated[Account, Depends(signed_in)]
+MaybeSignedIn = Annotated[Account | None, Depends(maybe_signed_in)]
+
+
+def require(account: Account, *roles: Role, message: str) -> None:
+    """The page's own wording of a refused role (the API's is generic)."""
+    if account.role not in roles:
+        raise forbidden(message)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after sign-in: a path on this site, never another host."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

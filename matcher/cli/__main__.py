@@ -1,0 +1,5 @@
+"""`python -m matcher.cli`."""
+
+from . import main
+
+main()

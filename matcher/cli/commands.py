@@ -1,0 +1,32 @@
+"""The command-line app, built by registering each module's commands explicitly.
+
+No command module touches the app when imported: the list below is the one
+place that says which commands exist, under which names, in which order
+(the order `--help` shows).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from .bench import bench_need2univ, bench_report_scale, bench_retrieval, bench_similarity
+from .match import demo, index, match, needs_for_seed, setup_model
+from .report import report
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(help="産学官連携 ニーズ・シーズ マッチングエンジン", no_args_is_help=True, add_completion=False)
+    app.command("setup-model")(setup_model)
+    app.command("index")(index)
+    app.command("match")(match)
+    app.command("needs-for-seed")(needs_for_seed)
+    app.command("demo")(demo)
+    app.command("report")(report)
+
+    bench_app = typer.Typer(help="ベンチマーク（結果はJSONで出力）", no_args_is_help=True)
+    bench_app.command("similarity")(bench_similarity)
+    bench_app.command("retrieval")(bench_retrieval)
+    bench_app.command("need2univ")(bench_need2univ)
+    bench_app.command("report-scale")(bench_report_scale)
+    app.add_typer(bench_app, name="bench")
+    return app
