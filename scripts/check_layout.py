@@ -2,7 +2,8 @@
 
 - no import circle among the project's modules (matcher/, api/);
 - no module longer than MAX_MODULE_LINES lines;
-- no function above MAX_COMPLEXITY in cyclomatic complexity (radon).
+- no function above MAX_COMPLEXITY in cyclomatic complexity (radon);
+- the engine (matcher/) imports no web or database code, so it runs and tests without a server.
 
 Run by `make check`, and so by CI. Exits 1 when a limit is broken.
 
@@ -28,6 +29,7 @@ PACKAGES = ("matcher", "api")
 EXCLUDED = ("api/migrations/versions",)  # generated-style migration scripts, frozen once released
 MAX_MODULE_LINES = 450
 MAX_COMPLEXITY = 15
+ENGINE_MUST_NOT_IMPORT = ("api", "fastapi", "starlette", "uvicorn", "sqlmodel", "sqlalchemy", "alembic", "psycopg")
 
 
 def project_modules() -> dict[str, Path]:
@@ -71,7 +73,8 @@ def _base_of(module: str, path: Path, node: ast.ImportFrom) -> str:
     return ".".join(package + ([node.module] if node.module else []))
 
 
-def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
+def imported_names(module: str, path: Path, known: set[str]) -> set[str]:
+    """Every module name `module` imports, the project's and libraries' alike."""
     targets: set[str] = set()
     for node in _import_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -81,7 +84,23 @@ def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
         for alias in node.names:
             submodule = f"{base}.{alias.name}"
             targets.add(submodule if submodule in known else base)
-    return {t for t in targets if t in known and t != module}
+    return targets
+
+
+def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
+    """The project's modules that `module` imports."""
+    return {t for t in imported_names(module, path, known) if t in known and t != module}
+
+
+def engine_layer_breaches(modules: dict[str, Path]) -> list[str]:
+    breaches = []
+    for name, path in modules.items():
+        if name.split(".")[0] != "matcher":
+            continue
+        for target in sorted(imported_names(name, path, set(modules))):
+            if target.split(".")[0] in ENGINE_MUST_NOT_IMPORT:
+                breaches.append(f"{name} imports {target}")
+    return breaches
 
 
 def functions_of(blocks: list[Function | Class]) -> Iterator[Function]:
@@ -133,6 +152,7 @@ def main() -> int:
     modules = project_modules()
     graph = {name: imports_of(name, path, set(modules)) for name, path in modules.items()}
     circles = import_circles(graph)
+    breaches = engine_layer_breaches(modules)
     lengths = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in modules.items()}
     blocks = [(block.complexity, f"{name}:{block.lineno} {block.fullname}")
               for name, path in modules.items()
@@ -144,6 +164,9 @@ def main() -> int:
     print(f"modules: {len(modules)}, import edges: {edges}, import circles: {len(circles)}")
     for circle in circles:
         print("  circle: " + " ↔ ".join(circle))
+    print(f"engine modules importing web or database code: {len(breaches)}")
+    for breach in breaches:
+        print(f"  {breach}")
     print(f"longest modules (limit {MAX_MODULE_LINES} lines): "
           + ", ".join(f"{name} {count}" for name, count in longest))
     print(f"most complex functions (limit {MAX_COMPLEXITY}): "
@@ -155,7 +178,7 @@ def main() -> int:
         print(f"  too long: {name} ({lengths[name]} lines)")
     for where in too_complex:
         print(f"  too complex: {where}")
-    return 1 if circles or too_long or too_complex else 0
+    return 1 if circles or breaches or too_long or too_complex else 0
 
 
 if __name__ == "__main__":
