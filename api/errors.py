@@ -40,11 +40,20 @@ class ErrorResponse(BaseModel):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: list[ErrorDetail] | None = None):
+    def __init__(self, status: int, code: str, message: str, details: list[ErrorDetail] | None = None,
+                 headers: dict[str, str] | None = None):
         self.status = status
         self.code = code
         self.message = message
         self.details = details or []
+        self.headers = headers
+
+
+class RateLimited(ApiError):
+    """429: a rate limit or a full queue. `Retry-After` says in how many seconds to try again."""
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(429, "rate_limited", message, headers={"Retry-After": str(max(1, retry_after_s))})
 
 
 def not_found(kind: str, item_id: object) -> ApiError:
@@ -56,7 +65,8 @@ def forbidden(message: str = "この操作を行う権限がありません。")
 
 
 STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                409: "conflict", 413: "payload_too_large", 422: "validation_error", 503: "not_ready"}
+                409: "conflict", 413: "payload_too_large", 422: "validation_error", 429: "rate_limited",
+                503: "not_ready"}
 STATUS_MESSAGES = {
     400: "リクエストが正しくありません。",
     401: "認証が必要です。有効なAPIトークンを Authorization: Bearer で送ってください。",
@@ -64,6 +74,7 @@ STATUS_MESSAGES = {
     404: "指定されたページまたはデータが見つかりません。",
     405: "このURLではその操作はできません。",
     413: "送信されたデータが大きすぎます。",
+    429: "リクエストが多すぎます。しばらく待ってからもう一度お試しください。",
     503: "サービスの準備ができていません。しばらくしてからお試しください。",
 }
 VALIDATION_MESSAGE = "入力内容に誤りがあります。各項目のメッセージを確認してください。"
@@ -134,7 +145,7 @@ HANDLED: tuple[type[Exception], ...] = (ApiError, RequestValidationError, Starle
 
 def http_error(exc: Exception) -> HttpError:
     if isinstance(exc, ApiError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else exc.headers
         return HttpError(exc.status, exc.code, exc.message, exc.details, headers)
     if isinstance(exc, RequestValidationError):
         return HttpError(422, "validation_error", VALIDATION_MESSAGE, validation_details(exc.errors()))

@@ -15,6 +15,8 @@ from . import web
 from .db import make_engine, migrate
 from .errors import install_error_handlers
 from .limits_middleware import BodySizeLimit
+from .rate_limits import RateLimits
+from .reports_jobs import ReportQueue, fail_orphans
 from .routes import health, needs, people, reports, seeds
 from .settings import Settings, get_settings
 
@@ -31,6 +33,8 @@ DESCRIPTION = """
 - 認証: `Authorization: Bearer <APIトークン>`（`matcher-admin create-account` で発行）。
 - エラーはすべて `{"error": {"code", "message", "details"}}` の形で、message は日本語です。
 - 上限: タイトル200文字、本文10,000文字、top_k 50、一覧の limit 200、リクエスト本文 256 KiB（超えると 413）。
+- 回数の上限: 照合と書き込み（登録・変更・取り下げ）はアカウントごとに回数が決まっていて、超えると 429 と
+  `Retry-After`（秒）が返ります。レポートのジョブも同時に作成・待機できる数に上限があり、超えると同じく 429 です。
 """
 
 
@@ -41,7 +45,8 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from .demo import load_demo
-        from .reports_jobs import fail_orphans
+        from .follower import IndexFollower
+        from .index_upkeep import IndexUpkeep
         from .service import MatchService
 
         db = make_engine(settings.sqlalchemy_url)
@@ -58,13 +63,28 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
 
             model = Encoder(settings.model_dir, threads=settings.threads)
         with Session(db) as session:
-            app.state.service = MatchService.start(session, model, settings.resolved_index_dir)
+            # where the log stands is read before the index is rebuilt from the tables, so nothing that
+            # commits in between is lost (api/follower.py)
+            starting_point = IndexFollower.starting_point(session)
+            service = MatchService.start(session, model, settings.resolved_index_dir)
+        service.follower = follower = IndexFollower(db, service, starting_point,
+                                                    poll_interval=settings.follow_interval)
+        follower.catch_up()
+        follower.start()
+        upkeep = IndexUpkeep(service, follower, interval=settings.snapshot_interval,
+                             every_changes=settings.snapshot_every_changes)
+        upkeep.start()
+        app.state.service, app.state.follower = service, follower
         yield
+        follower.stop()
+        upkeep.stop()
         db.dispose()
 
     app = FastAPI(title="産学官連携 ニーズ・シーズ マッチング API", version="1.0.0", description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.settings = settings
+    app.state.rate_limits = RateLimits(settings)  # per account, in this process (api/rate_limits.py)
+    app.state.report_queue = ReportQueue(settings.report_jobs_running, settings.report_jobs_waiting)
     install_error_handlers(app, html_page=web.error_response)  # unknown page addresses get a Japanese page
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 

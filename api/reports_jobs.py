@@ -1,8 +1,13 @@
 """Report jobs: started, read and downloaded for the API and the coordinator's page alike; run in a thread.
 
-- `start_report` commits a `queued` row and starts a daemon thread for it,
-  remembered in `ACTIVE`.
-- The thread marks the job `running`, computes the report over the service's
+- `start_report` takes a place in the app's `ReportQueue`, commits a `queued`
+  row and starts a daemon thread for it, remembered in `ACTIVE`. The queue lets
+  `report_jobs_running` jobs (default 1) compute at once and
+  `report_jobs_waiting` more (default 4) wait their turn as `queued`; one more
+  is refused with a Japanese 429 and `Retry-After`, before any row is written.
+  A report searches every need in scope: several at once would only slow each
+  other and the live matches down.
+- The thread waits for its turn, marks the job `running`, computes the report over the service's
   engine (holding the service lock only while the indexes are read; need
   encoding happens outside it), writes the files under
   `<data_dir>/reports/<job id>/`, and marks it `succeeded`; any exception marks
@@ -24,6 +29,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +45,7 @@ from matcher.records import Need as NeedRecord
 from matcher.report_render import RenderResult, render_report
 from matcher.reports import DEFAULT_UNMET_THRESHOLD, Report, ReportOptions, ReportScope, compute_report, select_needs
 
-from .errors import ApiError, not_found
+from .errors import ApiError, RateLimited, not_found
 from .models import Account, Need, Status, stored_id, utcnow
 from .report_models import JobStatus, ReportJob
 from .schemas import ReportRequest
@@ -51,21 +58,62 @@ ACTIVE: dict[int, threading.Thread] = {}
 _ACTIVE_LOCK = threading.Lock()
 INTERRUPTED = "サーバーの再起動により中断されました。もう一度レポートを作成してください。"
 DEFAULT_FORMATS = ["html", "xlsx", "csv", "json"]
+QUEUE_FULL = ("レポートの作成が混み合っています（同時に作成 {running} 件・待機 {waiting} 件まで）。"
+              "{retry}秒ほど待ってから、もう一度お試しください。")
+QUEUE_RETRY_AFTER_S = 60  # a report over the demo corpus takes tens of seconds; a guess, not a promise
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".csv": "text/csv", ".json": "application/json",
                ".pdf": "application/pdf",
                ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+# ---- the queue --------------------------------------------------------------------------------------
+class ReportQueue:
+    """The jobs of one app: at most `running` compute at once, at most `waiting` more wait for a turn."""
+
+    def __init__(self, running: int, waiting: int):
+        self.running = running
+        self.waiting = waiting
+        self._turns = threading.Semaphore(running)
+        self._admitted = 0  # running and waiting together
+        self._lock = threading.Lock()
+
+    def admit(self) -> None:
+        """Take a place for one more job, or refuse it with RateLimited when every place is taken."""
+        with self._lock:
+            if self._admitted >= self.running + self.waiting:
+                raise RateLimited(QUEUE_FULL.format(running=self.running, waiting=self.waiting,
+                                                    retry=QUEUE_RETRY_AFTER_S), QUEUE_RETRY_AFTER_S)
+            self._admitted += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._admitted -= 1
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for a running place, hold it while the job computes, then give up the job's place."""
+        try:
+            with self._turns:
+                yield
+        finally:
+            self.leave()
+
+
 # ---- starting and reading jobs ------------------------------------------------------------------
 def start_report(session: Session, account: Account, body: ReportRequest, *, db: Database, service: MatchService,
-                 data_dir: Path) -> ReportJob:
-    """Record a queued job for `body` and start computing it in the background."""
+                 data_dir: Path, queue: ReportQueue) -> ReportJob:
+    """Record a queued job for `body` and start computing it in the background, if `queue` has room."""
     fail_orphans(session)
-    job = ReportJob(created_by=stored_id(account), params=body.model_dump(mode="json"))
-    session.add(job)
-    session.commit()
-    session.refresh(job)
-    start_job(db, service, data_dir, stored_id(job))
+    queue.admit()
+    try:
+        job = ReportJob(created_by=stored_id(account), params=body.model_dump(mode="json"))
+        session.add(job)
+        session.commit()
+        session.refresh(job)
+        start_job(db, service, data_dir, stored_id(job), queue)
+    except BaseException:
+        queue.leave()  # no thread took the place over
+        raise
     return job
 
 
@@ -120,9 +168,10 @@ def fail_orphans(session: Session) -> int:
     return count
 
 
-def start_job(db: Database, service: MatchService, data_dir: Path, job_id: int) -> None:
-    thread = threading.Thread(target=_run, args=(db, service, Path(data_dir), job_id), name=f"report-job-{job_id}",
-                              daemon=True)
+def start_job(db: Database, service: MatchService, data_dir: Path, job_id: int, queue: ReportQueue) -> None:
+    """Start the job's thread; it holds the place `queue.admit()` took until it ends."""
+    thread = threading.Thread(target=_run_in_turn, args=(db, service, Path(data_dir), job_id, queue),
+                              name=f"report-job-{job_id}", daemon=True)
     with _ACTIVE_LOCK:
         ACTIVE[job_id] = thread
     thread.start()
@@ -185,6 +234,11 @@ def _summary(report: Report, rendered: RenderResult) -> dict[str, Any]:
             "mean_gain_crossing": round(report.silo.mean_gain_crossing, 4),
             "unmet": sum(1 for n in report.needs if n.unmet), "replaced_chars": rendered.replaced_chars,
             "timings": report.meta.timings}
+
+
+def _run_in_turn(db: Database, service: MatchService, data_dir: Path, job_id: int, queue: ReportQueue) -> None:
+    with queue.turn():  # the job stays `queued` until then
+        _run(db, service, data_dir, job_id)
 
 
 def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> None:

@@ -133,7 +133,7 @@ class NeedHitOut(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok", "not_ready"]
-    checks: dict[str, bool | str] = {}
+    checks: dict[str, bool | str | int] = {}
 
 
 # ---- batch reports (issue 5) ---------------------------------------------------------------------

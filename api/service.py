@@ -1,13 +1,17 @@
 """The matching service: the engine, kept in line with the database.
 
-The database is the source of truth. At start-up the saved index is loaded
-and compared with the database (by id and by a fingerprint of each text);
-anything missing, stale, extra or corrupt is rebuilt. Every write goes
-through api/usecases.py, whose one commit step calls `seed_changed` /
-`need_changed` / `organisation_changed` after the commit, in the same request,
-so the index follows the database; the index is saved after each change with
-atomic file replaces. A crash between commit and save is repaired by the
-start-up comparison.
+The database is the source of truth, passage vectors included (api/embeddings.py).
+At start-up the saved snapshot of the index is loaded and compared with the
+database (by id and by a fingerprint of each text); anything missing, stale,
+extra or corrupt is rebuilt from the stored vectors, and only a text without one
+is embedded (its vector is then stored, so the next start embeds nothing).
+
+After that the index follows the database through the change log: every write
+(api/usecases.py) commits a change row with the item, and this process's
+follower (api/follower.py) re-reads the item and calls `seed_changed` /
+`need_changed` / `organisation_changed` with its stored vector. Those hold the
+lock for the index update alone; nothing is encoded or written to disk under
+it. Snapshots and BM25 merges happen in the background (api/index_upkeep.py).
 
 Seeds are matched when listed (`access.seed_is_listed`: active and not a draft); needs when active.
 """
@@ -22,14 +26,23 @@ from sqlmodel import Session, col, select
 
 from matcher import records as rec
 from matcher.engine import Engine
+from matcher.lexical import merge_outside_lock
 from matcher.results import MatchResult, NeedHit, SyncReport
 from matcher.text import check_text
 
 from . import models as m
 from .access import listed_seeds, seed_is_listed
+from .embeddings import known_vectors, store_indexed
 
 if TYPE_CHECKING:
     from matcher.embed import TextEncoder
+    from matcher.index_sync import Vector
+
+    from .follower import IndexFollower
+
+
+class IndexNotFollowingError(RuntimeError):
+    """A write committed but no follower applies the change log: the index would fall behind unnoticed."""
 
 
 def university_record(org: m.Organisation) -> rec.University:
@@ -59,6 +72,18 @@ def need_record(need: m.Need, org: m.Organisation | None) -> rec.Need:
     )
 
 
+def passage_text(row: m.Seed | m.Need) -> str:
+    """The text the engine embeds for `row` (`rec.Seed.text`, `rec.Need.text`), known before the row has an id."""
+    if isinstance(row, m.Seed):
+        return rec.seed_text(row.title, row.summary, row.keywords)
+    return rec.need_text(row.title, row.description)
+
+
+def indexed(row: m.Seed | m.Need) -> bool:
+    """Whether the index holds `row`: a listed seed, an active need."""
+    return seed_is_listed(row) if isinstance(row, m.Seed) else row.status == m.Status.active
+
+
 def load_records(session: Session) -> tuple[list[rec.University], list[rec.Seed], list[rec.Need]]:
     orgs = {o.id: o for o in session.exec(select(m.Organisation)).all()}
     researchers = {r.id: r for r in session.exec(select(m.Researcher)).all()}
@@ -75,6 +100,7 @@ class MatchService:
         self.engine = engine
         self.index_dir = Path(index_dir)
         self.start_reports = start_reports
+        self.follower: IndexFollower | None = None  # set by the app's start-up (api/main.py)
         # FAISS and the BM25 matrix are not safe under concurrent change; the
         # expensive part (encoding the query) happens outside this lock.
         self._lock = threading.RLock()
@@ -83,45 +109,89 @@ class MatchService:
     def start(cls, session: Session, encoder: TextEncoder, index_dir: Path) -> MatchService:
         universities, seeds, needs = load_records(session)
         engine, seed_report, need_report = Engine.open(index_dir, encoder, seeds=seeds, needs=needs,
-                                                       universities=universities)
+                                                       universities=universities,
+                                                       known=known_vectors(session, encoder.name))
+        store_indexed(session, encoder.name, (engine.seed_index, engine.need_index))
+        session.commit()
+        for collection in (engine.seed_index, engine.need_index):
+            collection.lexical.auto_merge = False  # merged in the background (merge_lexical), not by a write
         return cls(engine, index_dir, (seed_report, need_report))
 
+    @property
+    def encoder(self) -> TextEncoder:
+        return self.engine.encoder
+
     # ---- following the database ---------------------------------------
+    def catch_up(self) -> None:
+        """Apply what the change log holds and the index does not yet: a write calls it after its commit."""
+        if self.follower is None:
+            raise IndexNotFollowingError("the change log has no follower in this process")
+        self.follower.catch_up()
+
     def organisation_changed(self, org: m.Organisation) -> None:
         if org.kind == m.OrgKind.university:
             with self._lock:
                 self.engine.add_university(university_record(org))
 
-    def seed_changed(self, session: Session, seed: m.Seed) -> None:
+    def seed_changed(self, session: Session, seed: m.Seed, vector: Vector | None = None) -> None:
+        """`vector`: the seed's passage vector, found or computed before the commit. Without it (a researcher's
+        change leaves the texts of its seeds as they were) the index keeps the vector it holds."""
         with self._lock:
-            if seed_is_listed(seed):
+            if indexed(seed):
                 org = session.get_one(m.Organisation, seed.organisation_id)
                 self.engine.add_university(university_record(org))
-                self.engine.upsert_seed(seed_record(seed, session.get_one(m.Researcher, seed.researcher_id), org))
+                researcher = session.get_one(m.Researcher, seed.researcher_id)
+                self.engine.upsert_seed(seed_record(seed, researcher, org), vector)
             elif seed.id in self.engine.seeds:
                 self.engine.delete_seed(seed.id)
-            self.engine.save(self.index_dir)
 
-    def need_changed(self, session: Session, need: m.Need) -> None:
+    def seed_removed(self, seed_id: int) -> None:
+        """A seed whose row no longer exists (the API withdraws rather than deletes; an admin may delete)."""
         with self._lock:
-            if need.status == m.Status.active:
+            if seed_id in self.engine.seeds:
+                self.engine.delete_seed(seed_id)
+
+    def need_changed(self, session: Session, need: m.Need, vector: Vector | None = None) -> None:
+        with self._lock:
+            if indexed(need):
                 org = session.get(m.Organisation, need.organisation_id) if need.organisation_id else None
-                self.engine.upsert_need(need_record(need, org))
+                self.engine.upsert_need(need_record(need, org), vector)
             elif need.id in self.engine.needs:
                 self.engine.delete_need(need.id)
-            self.engine.save(self.index_dir)
 
-    def is_consistent_with(self, session: Session) -> bool:
-        """True when the index holds exactly the database's matchable seeds and active needs."""
-        _, seeds, needs = load_records(session)
+    def need_removed(self, need_id: int) -> None:
         with self._lock:
-            try:
-                self.engine.seed_index.check_consistent()
-                self.engine.need_index.check_consistent()
-            except Exception:
-                return False
-            return (self.engine.seed_index.ids() == {s.id for s in seeds}
-                    and self.engine.need_index.ids() == {n.id for n in needs})
+            if need_id in self.engine.needs:
+                self.engine.delete_need(need_id)
+
+    def write_snapshot(self, applied_sequence: int) -> None:
+        """Save the index, tagged with the change-log sequence it reflects at least (api/index_upkeep.py).
+
+        Under the lock only the copy (milliseconds: a memcpy of the vectors); serialising and writing are not.
+        """
+        with self._lock:
+            seeds = self.engine.seed_index.snapshot(applied_sequence=applied_sequence)
+            needs = self.engine.need_index.snapshot(applied_sequence=applied_sequence)
+        seeds.write(self.index_dir / "seeds")
+        needs.write(self.index_dir / "needs")
+
+    def merge_lexical(self) -> None:
+        """Merge each BM25 delta into its main segment where due, the O(N) build outside the lock."""
+        for collection in (self.engine.seed_index, self.engine.need_index):
+            merge_outside_lock(collection.lexical, self._lock)
+
+    def verify(self, session: Session) -> tuple[SyncReport, SyncReport]:
+        """The full check: ids *and* content fingerprints against the database, repairing what differs.
+
+        Under the lock for its whole run (an O(N) comparison, with stored vectors: nothing to encode in the
+        normal course), so it is for start-up and `matcher-admin verify-index`, not for a request.
+        """
+        universities, seeds, needs = load_records(session)
+        known = known_vectors(session, self.encoder.name)
+        with self._lock:
+            for university in universities:
+                self.engine.add_university(university)
+            return (self.engine.sync_seeds(seeds, known=known), self.engine.sync_needs(needs, known=known))
 
     # ---- matching --------------------------------------------------------
     def match(self, text: str, prefecture: object, **options: Any) -> MatchResult:

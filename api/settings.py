@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from limits import parse
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,9 +28,24 @@ class Settings(BaseSettings):
     load_demo: bool = False  # load the corpus into the database at start-up (idempotent)
     corpus_dir: Path = CORPUS_DIR
 
+    # the index follows the change log: how often each worker looks (seconds), and when it saves a snapshot
+    follow_interval: float = 0.25
+    snapshot_interval: float = 30.0
+    snapshot_every_changes: int = 500
+    ready_max_lag: int = 1000  # /readyz says "not ready" while more changes than this wait to be applied
+
     max_body_bytes: int = 256 * 1024  # larger request bodies get 413
     # signs the web pages' session cookies; unset = a random secret per process
     web_secret: SecretStr | None = None
+
+    # Fair use (api/rate_limits.py): requests per account, in the `limits` notation ("30/minute", "500/hour").
+    # Counted in this process's memory: with N worker processes an account gets N times as many.
+    rate_limit_enabled: bool = True  # false turns both limits off (benchmarks, load tests)
+    rate_limit_match: str = "30/minute"  # requests that match: posting a need, re-matching, needs for a seed
+    rate_limit_write: str = "60/minute"  # POST/PATCH/DELETE of needs, seeds, researchers, organisations
+    # Report jobs (api/reports_jobs.py): how many compute at once in this process, how many more may wait
+    report_jobs_running: int = Field(default=1, ge=1)
+    report_jobs_waiting: int = Field(default=4, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -38,6 +54,12 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
         if value and value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")  # psycopg 3, not psycopg2
+        return value
+
+    @field_validator("rate_limit_match", "rate_limit_write")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        parse(value)  # a misspelt limit stops the start-up, not the first request
         return value
 
     @field_validator("web_secret")

@@ -2,7 +2,11 @@
 
 The JSON routes and the web pages both call these, after each has read its input in its own way (a JSON body,
 a form) and checked the caller's role with its own wording. Every write ends in `_commit`, the one place that
-commits a row and tells the matching service about it, so no route can leave the index behind the database.
+commits a row, in the same transaction as its change rows (api/change_log.py) that every worker's index follows,
+so no route can leave an index behind the database.
+A need's or seed's passage vector is found or computed there before the commit and stored in the same
+transaction (api/embeddings.py), so the service's lock is never held while the encoder runs, and a write that
+leaves the text as it was encodes nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from typing import TypeVar
 from sqlmodel import Session, SQLModel, select
 
 from . import access
+from .change_log import ChangeKind, record_change
+from .embeddings import passage_vector
 from .errors import ApiError, forbidden
 from .models import (
     Account,
@@ -32,7 +38,7 @@ from .models import (
     stored_id,
     utcnow,
 )
-from .service import MatchService
+from .service import MatchService, indexed, passage_text
 
 Row = TypeVar("Row", Need, Seed, Researcher, Organisation)
 
@@ -44,26 +50,42 @@ RESEARCHER_REQUIRED = {"name", "email_visibility", "phone_visibility"}
 
 # ---- the one commit ------------------------------------------------------------------------------
 def _commit(session: Session, service: MatchService, row: Row) -> Row:
-    """Save `row`, then bring the index in line with it in the same request."""
+    """Save `row`, its passage vector (where new) and its change rows in one transaction; then apply the change
+    log to this worker's index before answering, so the writer reads its own write. Other workers pick the
+    change up from the log (api/follower.py)."""
     if isinstance(row, (Need, Seed)):
         row.updated_at = utcnow()
+        _store_passage_vector(session, service, row)
     session.add(row)
+    session.flush()  # a new row gets its id, which its change row names
+    for kind, item_id in _changes_of(session, row):
+        record_change(session, kind, item_id)
     session.commit()
     session.refresh(row)
-    _tell_index(session, service, row)
+    service.catch_up()
     return row
 
 
-def _tell_index(session: Session, service: MatchService, row: Need | Seed | Researcher | Organisation) -> None:
+def _store_passage_vector(session: Session, service: MatchService, row: Need | Seed) -> None:
+    """Find or compute the vector of the text the index will hold for `row`: before the commit, so the embedding
+    row is committed with the text, and outside the service's lock, so no match waits for the encoder. Nothing
+    for what is not indexed (a withdrawn item, a draft seed): its vector is found or computed when it is indexed
+    again."""
+    if indexed(row):
+        passage_vector(session, service.encoder, passage_text(row))
+
+
+def _changes_of(session: Session, row: Need | Seed | Researcher | Organisation) -> list[tuple[ChangeKind, int]]:
+    """What the index must look at again after `row` changed."""
     if isinstance(row, Need):
-        service.need_changed(session, row)
-    elif isinstance(row, Seed):
-        service.seed_changed(session, row)
-    elif isinstance(row, Organisation):
-        service.organisation_changed(row)
-    else:  # a researcher's name and department appear in the match results of each of its seeds
-        for seed in session.exec(select(Seed).where(Seed.researcher_id == row.id)).all():
-            service.seed_changed(session, seed)
+        return [(ChangeKind.need, stored_id(row))]
+    if isinstance(row, Seed):
+        return [(ChangeKind.seed, stored_id(row))]
+    if isinstance(row, Organisation):
+        return [(ChangeKind.university, stored_id(row))] if row.kind == OrgKind.university else []
+    # a researcher's name and department appear in the match results of each of its seeds
+    seeds = session.exec(select(Seed).where(Seed.researcher_id == row.id)).all()
+    return [(ChangeKind.seed, stored_id(seed)) for seed in seeds]
 
 
 def _apply(row: SQLModel, changes: SQLModel, *, required: set[str]) -> None:

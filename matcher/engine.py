@@ -7,7 +7,10 @@
 
 The records (seeds, needs, universities) come from the source of truth; the
 engine keeps a copy, and its indexes are derived data that `sync_*` brings in
-line with the records, re-embedding only what changed.
+line with the records, re-embedding only what changed. A caller that keeps the
+passage vectors itself (the API, in its database) hands them in: `upsert_*`
+take the item's vector, `open` and `sync_*` a `known` lookup by fingerprint,
+and then nothing it knows is encoded again.
 
 The façade holds the records and the indexes and wires the steps together:
 index_sync.py keeps the indexes in line with the records, filters.py narrows
@@ -30,7 +33,7 @@ from .errors import InvalidInputError, NotFoundError
 from .explain import Explainer, spans
 from .filters import Filter, both, ids_where, negation, not_confidential
 from .index import Collection
-from .index_sync import ProgressCallback, embed_and_upsert, saved_or_empty, sync_collection
+from .index_sync import KnownVectors, ProgressCallback, Vector, embed_and_upsert, saved_or_empty, sync_collection
 from .rank import DEFAULT_DENSE_WEIGHT, LEVELS, Ranked, SeedScore, ensure_cross_region, group_by_partner, rank_partners
 from .records import Need, Seed, University
 from .regions import Prefecture, PrefectureTable, default_prefectures
@@ -40,6 +43,12 @@ from .text import JapaneseTokenizer, check_text, default_tokenizer
 
 SCOPES = ("all", "cross-region", "in-region")
 
+
+def _given(vector: Vector | None) -> KnownVectors | None:
+    """The lookup that answers the one text being upserted with the caller's vector for it."""
+    if vector is None:
+        return None
+    return lambda prints: dict.fromkeys(prints, vector)
 
 
 @dataclass(frozen=True)
@@ -81,20 +90,22 @@ class Engine:
     # ---- persistence -------------------------------------------------
     @classmethod
     def open(cls, index_dir: Path, encoder: TextEncoder, *, seeds: Iterable[Seed] = (), needs: Iterable[Need] = (),
-             progress: ProgressCallback | None = None, settings: EngineSettings | None = None,
-             prefectures: PrefectureTable | None = None, tokenizer: JapaneseTokenizer | None = None,
+             progress: ProgressCallback | None = None, known: KnownVectors | None = None,
+             settings: EngineSettings | None = None, prefectures: PrefectureTable | None = None,
+             tokenizer: JapaneseTokenizer | None = None,
              universities: Iterable[University] = ()) -> tuple[Engine, SyncReport, SyncReport]:
         """Load the saved indexes, bring them in line with the records, and save if anything changed.
 
-        A missing, corrupt or outdated index directory is rebuilt from the records.
+        A missing, corrupt or outdated index directory is rebuilt from the records, with the vectors
+        `known` holds and the encoder for the rest.
         """
         engine = cls(encoder, settings=settings, prefectures=prefectures, tokenizer=tokenizer,
                      universities=universities)
         index_dir = Path(index_dir)
         engine.seed_index = saved_or_empty(engine.seed_index, index_dir / "seeds")
         engine.need_index = saved_or_empty(engine.need_index, index_dir / "needs")
-        seed_report = engine.sync_seeds(seeds, progress=progress)
-        need_report = engine.sync_needs(needs, progress=progress)
+        seed_report = engine.sync_seeds(seeds, progress=progress, known=known)
+        need_report = engine.sync_needs(needs, progress=progress, known=known)
         if seed_report.changed or need_report.changed or not (index_dir / "seeds" / "config.json").exists():
             engine.save(index_dir)
         return engine, seed_report, need_report
@@ -104,32 +115,39 @@ class Engine:
         self.need_index.save(Path(index_dir) / "needs")
 
     # ---- keeping the indexes in line with the records -----------------
-    def sync_seeds(self, seeds: Iterable[Seed], progress: ProgressCallback | None = None) -> SyncReport:
-        """Make the seed index hold exactly `seeds`, re-embedding only new or changed ones."""
+    def sync_seeds(self, seeds: Iterable[Seed], progress: ProgressCallback | None = None,
+                   known: KnownVectors | None = None) -> SyncReport:
+        """Make the seed index hold exactly `seeds`, embedding only new or changed ones that `known` lacks."""
         seeds = list(seeds)
         for seed in seeds:
             self._learn_university(seed)
         self.seeds = {s.id: s for s in seeds}
-        return sync_collection(self.seed_index, {s.id: s.text for s in seeds}, self.encoder, self.tokenizer, progress)
+        return sync_collection(self.seed_index, {s.id: s.text for s in seeds}, self.encoder, self.tokenizer, progress,
+                               known)
 
-    def sync_needs(self, needs: Iterable[Need], progress: ProgressCallback | None = None) -> SyncReport:
+    def sync_needs(self, needs: Iterable[Need], progress: ProgressCallback | None = None,
+                   known: KnownVectors | None = None) -> SyncReport:
         needs = list(needs)
         self.needs = {n.id: n for n in needs}
-        return sync_collection(self.need_index, {n.id: n.text for n in needs}, self.encoder, self.tokenizer, progress)
+        return sync_collection(self.need_index, {n.id: n.text for n in needs}, self.encoder, self.tokenizer, progress,
+                               known)
 
-    def upsert_seed(self, seed: Seed) -> None:
+    def upsert_seed(self, seed: Seed, vector: Vector | None = None) -> None:
+        """Add or replace a seed. `vector` is the passage vector of `seed.text`, where the caller has computed it;
+        without it, an unchanged text keeps the vector the index holds, and a changed one is encoded here."""
         self._learn_university(seed)
         self.seeds[seed.id] = seed
-        embed_and_upsert(self.seed_index, {seed.id: seed.text}, self.encoder, self.tokenizer)
+        embed_and_upsert(self.seed_index, {seed.id: seed.text}, self.encoder, self.tokenizer, _given(vector))
 
     def delete_seed(self, seed_id: int) -> None:
         if self.seeds.pop(seed_id, None) is None:
             raise NotFoundError("シーズ", seed_id)
         self.seed_index.delete([seed_id])
 
-    def upsert_need(self, need: Need) -> None:
+    def upsert_need(self, need: Need, vector: Vector | None = None) -> None:
+        """Add or replace a need; `vector` as for `upsert_seed`."""
         self.needs[need.id] = need
-        embed_and_upsert(self.need_index, {need.id: need.text}, self.encoder, self.tokenizer)
+        embed_and_upsert(self.need_index, {need.id: need.text}, self.encoder, self.tokenizer, _given(vector))
 
     def delete_need(self, need_id: int) -> None:
         if self.needs.pop(need_id, None) is None:

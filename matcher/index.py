@@ -9,24 +9,17 @@ source of truth is compared with the fingerprints to find what is stale, so
 only changed items are re-embedded: the API service derives its index from the
 database (api/service.py), the CLI its own from the corpus files (matcher/cli).
 
-On disk a collection is a directory:
-
-    dense.faiss     the FAISS index
-    terms.json      BM25 term counts and fingerprints
-    config.json     format version, model name, dimension, counts, checksums
-
-Every file is written to a temp file in the same directory and moved into
-place with os.replace; config.json goes last and records the checksums of the
-other two, so a crash between writes leaves a set that load() rejects rather
-than one that silently disagrees.
+On disk a collection is a directory of three files, written atomically with a
+config.json carrying checksums and the change-log sequence the collection
+reflects (`applied_sequence`); index_snapshot.py describes the format. Saving
+is `snapshot()` (a quick copy, under the caller's lock) then
+`CollectionSnapshot.write` (serialise and write, off the lock).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,12 +28,21 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import IndexFormatError
+from .index_snapshot import (
+    CONFIG_FILE,
+    DENSE_FILE,
+    FORMAT_VERSION,
+    TERMS_FILE,
+    CollectionSnapshot,
+    applied_sequence_of,
+    check_checksums,
+    check_config,
+    read_files,
+)
 from .lexical import BM25Index, DocIds, Ids
 
-FORMAT_VERSION = 1
-DENSE_FILE = "dense.faiss"
-TERMS_FILE = "terms.json"
-CONFIG_FILE = "config.json"
+__all__ = ["CONFIG_FILE", "DENSE_FILE", "FORMAT_VERSION", "TERMS_FILE", "Collection", "CollectionSnapshot",
+           "fingerprint"]
 
 if TYPE_CHECKING:
     import faiss
@@ -63,6 +65,7 @@ class Collection:
         self.dense: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self.lexical = BM25Index()
         self.fingerprints: dict[int, str] = {}
+        self.applied_sequence = 0  # the last change-log sequence reflected here; saved with the snapshot
 
     # ---- changes -------------------------------------------------------
     def upsert(self, ids: Sequence[int], vectors: npt.ArrayLike, terms: Sequence[Sequence[str]],
@@ -137,39 +140,38 @@ class Collection:
             )
 
     # ---- persistence ---------------------------------------------------
-    def save(self, directory: Path) -> None:
-        import faiss
+    def snapshot(self, applied_sequence: int | None = None) -> CollectionSnapshot:
+        """A consistent copy of the collection, to write later without any lock (see index_snapshot.py).
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.check_consistent()
-        dense_bytes = faiss.serialize_index(self.dense).tobytes()
-        terms_bytes = json.dumps(
-            {"bm25": self.lexical.to_state(), "fingerprints": {str(k): v for k, v in self.fingerprints.items()}},
-            ensure_ascii=False,
-        ).encode()
-        _atomic_write(directory / DENSE_FILE, dense_bytes)
-        _atomic_write(directory / TERMS_FILE, terms_bytes)
-        config = {
-            "format_version": FORMAT_VERSION,
-            "model": self.model_name,
-            "dim": self.dim,
-            "count": len(self),
-            "faiss": "IDMap2,Flat,IP",
-            "sha256": {DENSE_FILE: _sha256(dense_bytes), TERMS_FILE: _sha256(terms_bytes)},
-        }
-        _atomic_write(directory / CONFIG_FILE, json.dumps(config, ensure_ascii=False, indent=2).encode())
+        Only copies (a memcpy of the vectors, dict copies of references), so it can run inside the
+        caller's critical section. `applied_sequence` defaults to the collection's own.
+        """
+        ids, vectors = _ids_and_vectors(self.dense, self.dim)
+        return CollectionSnapshot(
+            dim=self.dim,
+            model_name=self.model_name,
+            applied_sequence=self.applied_sequence if applied_sequence is None else applied_sequence,
+            ids=ids,
+            vectors=vectors,
+            bm25=self.lexical.snapshot(),
+            fingerprints=dict(self.fingerprints),
+        )
+
+    def save(self, directory: Path, *, applied_sequence: int | None = None) -> None:
+        """Snapshot and write in one go (for callers that hold no lock or do not mind holding it)."""
+        self.snapshot(applied_sequence).write(Path(directory))
 
     @classmethod
     def load(cls, directory: Path, *, expect_model: str | None = None, expect_dim: int | None = None) -> Collection:
         """The collection saved in directory; IndexFormatError when it is missing, corrupt or made otherwise."""
         directory = Path(directory)
-        config, dense_bytes, terms_bytes = _read_files(directory)
-        _check_config(config, expect_model=expect_model, expect_dim=expect_dim)
-        _check_checksums(config, directory, dense_bytes, terms_bytes)
+        config, dense_bytes, terms_bytes = read_files(directory)
+        check_config(config, expect_model=expect_model, expect_dim=expect_dim)
+        check_checksums(config, directory, dense_bytes, terms_bytes)
         collection = cls(int(config["dim"]), str(config["model"]))
         collection._restore(directory, dense_bytes, terms_bytes)
         collection.check_consistent()
+        collection.applied_sequence = applied_sequence_of(config)
         return collection
 
     def _restore(self, directory: Path, dense_bytes: bytes, terms_bytes: bytes) -> None:
@@ -184,44 +186,11 @@ class Collection:
             raise IndexFormatError(f"索引を復元できません（{directory}）: {e}") from e
 
 
-def _read_files(directory: Path) -> tuple[dict[str, Any], bytes, bytes]:
-    try:
-        config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-        dense_bytes = (directory / DENSE_FILE).read_bytes()
-        terms_bytes = (directory / TERMS_FILE).read_bytes()
-    except (OSError, ValueError) as e:
-        raise IndexFormatError(f"索引を読み込めません（{directory}）: {e}") from e
-    return config, dense_bytes, terms_bytes
+def _ids_and_vectors(dense: Any, dim: int) -> tuple[Ids, Vectors]:
+    """Copies of an IndexIDMap2's ids and of its flat index's vectors, in FAISS order (a memcpy each)."""
+    import faiss
 
-
-def _check_config(config: dict[str, Any], *, expect_model: str | None, expect_dim: int | None) -> None:
-    if config.get("format_version") != FORMAT_VERSION:
-        raise IndexFormatError(f"索引の形式バージョンが違います（{config.get('format_version')} ≠ {FORMAT_VERSION}）。")
-    if expect_model is not None and config.get("model") != expect_model:
-        raise IndexFormatError(f"索引は別のモデル（{config.get('model')}）で作られています。")
-    if expect_dim is not None and config.get("dim") != expect_dim:
-        raise IndexFormatError("索引のベクトル次元がモデルと一致しません。")
-
-
-def _check_checksums(config: dict[str, Any], directory: Path, dense_bytes: bytes, terms_bytes: bytes) -> None:
-    """config.json is written last and holds the others' checksums: a mismatch means a torn or damaged set."""
-    sums = config.get("sha256", {})
-    if sums.get(DENSE_FILE) != _sha256(dense_bytes) or sums.get(TERMS_FILE) != _sha256(terms_bytes):
-        raise IndexFormatError(f"索引ファイルが壊れているか、書き込み途中です（{directory}）。")
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    count = int(dense.ntotal)
+    if not count:
+        return np.empty(0, dtype=np.int64), np.empty((0, dim), dtype=np.float32)
+    return faiss.vector_to_array(dense.id_map).astype(np.int64, copy=False), dense.index.reconstruct_n(0, count)

@@ -1,43 +1,102 @@
-"""BM25 over content-word lemmas, with stable int64 ids and add/update/delete.
+"""BM25 over content-word lemmas, with stable int64 ids, add/update/delete in O(change), and a plain on-disk form.
 
-Written here rather than taken from rank_bm25 or bm25s because the engine
-needs three things those lack together: stable external ids, in-place
-add/update/delete, and a plain on-disk form. The scoring is Okapi BM25
-(Robertson & Zaragoza 2009) with the Lucene idf, log(1 + (N - df + .5)/(df + .5)),
-which never goes negative.
+Written here rather than taken from rank_bm25 or bm25s because the engine needs three things those lack
+together: stable external ids, in-place add/update/delete, and a plain on-disk form. The scoring is Okapi
+BM25 (Robertson & Zaragoza 2009) with the Lucene idf, log(1 + (N - df + .5)/(df + .5)), which never goes
+negative.
 
-Documents are kept as term-frequency dicts (the source of truth inside this
-index); the sparse weight matrix is derived from them lazily, on the first
-search after a change, so a burst of edits costs one rebuild.
+Design (issue 12, "Persistence O(change)"):
+
+- **Two segments.** A large immutable *main* segment and a small *delta* (lexical_segments.py). An upsert
+  or delete marks the document's row in the main dead (a tombstone mask) and puts the new version in the
+  delta; nothing O(N) happens on a write. The delta's matrix is derived lazily on the first search after a
+  change, costing O(delta), not O(N).
+- **Scores equal a rebuild.** Segments hold raw term counts, not weights. N, the total length (so avgdl)
+  and every document frequency are kept exactly for the whole index, updated by each write, and a query
+  weights both segments with them. Query terms are taken in a fixed (sorted) order, so each document's sum
+  is added up in the same order however the documents are spread over segments.
+- **Merge policy.** When the delta plus the tombstones pass max(`min_delta`, `delta_fraction` × N), the
+  delta and the live main rows are merged into a new main. A merge is O(N) but happens once per that many
+  writes, so its cost per write is amortised (O(1/`delta_fraction`) rows per write at scale).
+- **Merging outside a reader's critical section.** `begin_merge` (O(delta), under the caller's lock)
+  freezes what to merge; `MergePlan.build` (O(N)) touches no shared state and can run in another thread
+  while writes go on; `finish_merge` (O(writes since begin), under the lock) swaps the new main in and
+  carries over the writes made in between. `merge()` does the three in a row, and writes do it
+  automatically unless `auto_merge=False`; a service that merges in the background sets that and calls
+  `merge_outside_lock(index, its_lock)` from a background thread.
+
+Not thread-safe by itself, like FAISS: the caller serialises writes with searches (api/service.py's lock).
+`terms_of` hands out the stored Counter: callers must not change it (snapshots share it).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
+
+from .lexical_segments import EncodedDoc, Mask, Segment, Stats, build_merged, empty_segment, segment_of
 
 Ids = npt.NDArray[np.int64]
 Scores = npt.NDArray[np.float32]
 # ids as callers hold them: a list, or an array that came out of a search
 DocIds = Sequence[int] | Ids
 
+DEFAULT_MIN_DELTA = 1000
+DEFAULT_DELTA_FRACTION = 0.01
+
+
+@dataclass(frozen=True)
+class BM25Snapshot:
+    """The documents of an index at one moment, taken in O(N) pointer copies; serialised later, off the lock."""
+
+    k1: float
+    b: float
+    docs: dict[int, Counter[str]]
+
+    def to_state(self) -> dict[str, Any]:
+        return {"k1": self.k1, "b": self.b, "docs": {str(doc_id): dict(tf) for doc_id, tf in self.docs.items()}}
+
+
+@dataclass(frozen=True, eq=False)
+class MergePlan:
+    """What one merge folds together, frozen at `begin_merge`: only immutable objects and private copies."""
+
+    main: Segment
+    alive: Mask
+    delta: dict[int, EncodedDoc]
+    n_terms: int
+    touched: set[int] = field(default_factory=set)  # ids written since begin_merge, filled in by the index
+
+    def build(self) -> Segment:
+        """The merged main segment (O(N)); safe to call without the index's lock."""
+        return build_merged(self.main, self.alive, self.delta, self.n_terms)
+
 
 class BM25Index:
-    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, k1: float = 1.2, b: float = 0.75, *, min_delta: int = DEFAULT_MIN_DELTA,
+                 delta_fraction: float = DEFAULT_DELTA_FRACTION, auto_merge: bool = True) -> None:
         self.k1 = k1
         self.b = b
-        self._docs: dict[int, Counter[str]] = {}
-        # derived from _docs by _ensure_matrix; _matrix is None while they are stale
-        self._matrix: sparse.csc_matrix | None = None  # docs × vocabulary, BM25 weights
-        self._row_ids: Ids = np.empty(0, dtype=np.int64)
-        self._row_of: dict[int, int] = {}
-        self._vocab: dict[str, int] = {}
-        self._idf: npt.NDArray[np.float64] = np.empty(0)
+        self.min_delta = min_delta
+        self.delta_fraction = delta_fraction
+        self.auto_merge = auto_merge
+        self._docs: dict[int, Counter[str]] = {}  # the source of truth inside this index
+        # whole-index statistics, kept exact by every write: a query needs nothing else to weight a segment
+        self._vocab: dict[str, int] = {}  # term → global term id; grows only, so segments agree on ids
+        self._df: dict[str, int] = {}
+        self._total_length = 0
+        self._main = empty_segment()
+        self._alive: Mask = np.zeros(0, dtype=bool)  # tombstones of the main segment
+        self._dead = 0
+        self._delta: dict[int, EncodedDoc] = {}
+        self._delta_segment: Segment | None = None  # derived from _delta on the next search; None while stale
+        self._plan: MergePlan | None = None  # the merge in progress, if any
 
     # ---- changes -------------------------------------------------------
     def upsert(self, doc_id: int, terms: Sequence[str]) -> None:
@@ -45,14 +104,95 @@ class BM25Index:
 
     def upsert_many(self, items: Iterable[tuple[int, Sequence[str]]]) -> None:
         for doc_id, terms in items:
-            self._docs[int(doc_id)] = Counter(terms)
-        self._matrix = None
+            self._put(int(doc_id), Counter(terms))
+        self._merge_if_due()
 
     def delete(self, doc_id: int) -> bool:
-        removed = self._docs.pop(int(doc_id), None) is not None
+        removed = self._forget(int(doc_id))
         if removed:
-            self._matrix = None
+            self._merge_if_due()
         return removed
+
+    def _put(self, doc_id: int, tf: Counter[str]) -> None:
+        self._forget(doc_id)
+        self._docs[doc_id] = tf
+        for term in tf:
+            self._df[term] = self._df.get(term, 0) + 1
+        self._total_length += sum(tf.values())
+        self._delta[doc_id] = self._encode(tf)
+        self._delta_segment = None
+        self._touch(doc_id)
+
+    def _forget(self, doc_id: int) -> bool:
+        """Take the document out of the statistics and out of whichever segment holds it."""
+        tf = self._docs.pop(doc_id, None)
+        if tf is None:
+            return False
+        for term in tf:
+            left = self._df[term] - 1
+            if left:
+                self._df[term] = left
+            else:
+                del self._df[term]
+        self._total_length -= sum(tf.values())
+        if self._delta.pop(doc_id, None) is not None:
+            self._delta_segment = None
+        else:
+            self._alive[self._main.row_of[doc_id]] = False
+            self._dead += 1
+        self._touch(doc_id)
+        return True
+
+    def _touch(self, doc_id: int) -> None:
+        if self._plan is not None:
+            self._plan.touched.add(doc_id)
+
+    def _encode(self, tf: Counter[str]) -> EncodedDoc:
+        vocab = self._vocab
+        term_ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in tf), dtype=np.int64, count=len(tf))
+        counts = np.fromiter(tf.values(), dtype=np.float64, count=len(tf))
+        return EncodedDoc(term_ids, counts, int(sum(tf.values())))
+
+    # ---- merging -------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        """Changes not yet merged: documents in the delta plus tombstones in the main."""
+        return len(self._delta) + self._dead
+
+    def merge_threshold(self) -> int:
+        return max(self.min_delta, int(self.delta_fraction * len(self._docs)))
+
+    def merge_due(self) -> bool:
+        return self._plan is None and self.pending > self.merge_threshold()
+
+    def merge(self) -> None:
+        """Fold the delta and the tombstones into a new main segment now."""
+        plan = self.begin_merge()
+        self.finish_merge(plan, plan.build())
+
+    def begin_merge(self) -> MergePlan:
+        """Freeze what to merge (O(delta)); writes after this are recorded and carried over by finish_merge."""
+        self._plan = MergePlan(self._main, self._alive.copy(), dict(self._delta), len(self._vocab))
+        return self._plan
+
+    def finish_merge(self, plan: MergePlan, merged: Segment) -> None:
+        """Swap in `merged` (plan.build()'s result); O(writes since begin_merge)."""
+        if plan is not self._plan:
+            raise ValueError("this merge was superseded by a later begin_merge")
+        alive = np.ones(len(merged), dtype=bool)
+        for doc_id in plan.touched:  # their merged rows are stale: deleted since, or newer in the delta
+            row = merged.row_of.get(doc_id)
+            if row is not None:
+                alive[row] = False
+        self._main, self._alive = merged, alive
+        self._dead = len(merged) - int(alive.sum())
+        self._delta = {d: self._delta[d] for d in plan.touched if d in self._delta}
+        self._delta_segment = None
+        self._plan = None
+
+    def _merge_if_due(self) -> None:
+        if self.auto_merge and self.merge_due():
+            self.merge()
 
     # ---- reading -------------------------------------------------------
     def __len__(self) -> int:
@@ -68,85 +208,104 @@ class BM25Index:
         return self._docs[int(doc_id)]
 
     def idf(self, term: str) -> float:
-        self._ensure_matrix()
-        col = self._vocab.get(term)
-        return float(self._idf[col]) if col is not None else 0.0
+        df = self._df.get(term, 0)
+        return float(np.log1p((len(self._docs) - df + 0.5) / (df + 0.5))) if df else 0.0
 
     def search(self, query_terms: Sequence[str], k: int, allowed: DocIds | None = None) -> tuple[Ids, Scores]:
-        """Top-k (ids, scores) by BM25, among `allowed` ids if given; documents sharing no term are left out."""
-        scores = self.score_all(query_terms)
-        if scores is None:
+        """Top-k (ids, scores) by BM25, among `allowed` ids if given; documents sharing no term are left out.
+
+        Equal scores are ordered by id, so the result does not depend on how documents lie in segments.
+        """
+        scored = self._score_segments(query_terms)
+        if scored is None or k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        main_scores, delta_scores, delta = scored
+        ids = np.concatenate([self._main.row_ids, delta.row_ids])
+        scores = np.concatenate([main_scores, delta_scores])
         if allowed is not None:
-            scores = _mask_to(scores, self._row_ids, allowed)
-        hit = np.flatnonzero(scores > 0)
-        if hit.size > k:
-            hit = hit[np.argpartition(-scores[hit], k - 1)[:k]]
-        order = hit[np.argsort(-scores[hit], kind="stable")]
-        return self._row_ids[order], scores[order].astype(np.float32)
+            scores = np.where(np.isin(ids, allowed), scores, 0.0)
+        order = _top_k(ids, scores, k)
+        return ids[order], scores[order].astype(np.float32)
 
     def score_ids(self, query_terms: Sequence[str], doc_ids: DocIds) -> Scores:
         """BM25 scores of the given documents (0 for unknown ids)."""
-        scores = self.score_all(query_terms)
-        if scores is None:
-            return np.zeros(len(doc_ids), dtype=np.float32)
-        row_of = self._row_of
-        return np.array([scores[row_of[i]] if i in row_of else 0.0 for i in map(int, doc_ids)], dtype=np.float32)
+        return self.exact_scores(query_terms, doc_ids).astype(np.float32)
 
-    def score_all(self, query_terms: Sequence[str]) -> npt.NDArray[np.float64] | None:
-        """The BM25 score of every document, in row order; None when no query term is in any document."""
-        self._ensure_matrix()
-        cols = [self._vocab[t] for t in set(query_terms) if t in self._vocab]
-        if not cols or self._matrix is None:
+    def exact_scores(self, query_terms: Sequence[str], doc_ids: DocIds) -> npt.NDArray[np.float64]:
+        """`score_ids` in float64, as computed (tests compare these with a rebuild)."""
+        out = np.zeros(len(doc_ids), dtype=np.float64)
+        scored = self._score_segments(query_terms)
+        if scored is None:
+            return out
+        main_scores, delta_scores, delta = scored
+        main_row, delta_row = self._main.row_of, delta.row_of
+        for k, doc_id in enumerate(map(int, doc_ids)):
+            if doc_id in delta_row:
+                out[k] = delta_scores[delta_row[doc_id]]
+            elif doc_id in main_row:
+                out[k] = main_scores[main_row[doc_id]]  # dead rows score 0 already
+        return out
+
+    def _score_segments(self, query_terms: Sequence[str]) -> tuple[npt.NDArray[np.float64],
+                                                                     npt.NDArray[np.float64], Segment] | None:
+        """(main scores with dead rows 0, delta scores, the delta segment); None when no query term is held."""
+        terms = sorted(t for t in set(query_terms) if t in self._df)  # each distinct term counts once
+        if not terms:
             return None
-        # each distinct query term counts once: needs repeat words for style, not weight
-        return np.asarray(self._matrix[:, cols].sum(axis=1)).ravel()
+        term_ids = [self._vocab[t] for t in terms]
+        idf = [self.idf(t) for t in terms]
+        stats = Stats(len(self._docs), max(self._total_length / len(self._docs), 1e-9), self.k1, self.b)
+        delta = self._current_delta()
+        main_scores = self._main.score(term_ids, idf, stats)
+        main_scores[~self._alive] = 0.0
+        return main_scores, delta.score(term_ids, idf, stats), delta
+
+    def _current_delta(self) -> Segment:
+        segment = self._delta_segment
+        if segment is None:  # two readers may both build it; either result is the same
+            segment = self._delta_segment = segment_of(self._delta, len(self._vocab))
+        return segment
 
     # ---- persistence (the engine's index directory stores this) --------
+    def snapshot(self) -> BM25Snapshot:
+        """The documents now, by reference (the Counters are never changed in place): O(N) pointer copies."""
+        return BM25Snapshot(self.k1, self.b, dict(self._docs))
+
     def to_state(self) -> dict[str, Any]:
-        return {
-            "k1": self.k1,
-            "b": self.b,
-            "docs": {str(doc_id): dict(tf) for doc_id, tf in self._docs.items()},
-        }
+        return self.snapshot().to_state()
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> BM25Index:
         index = cls(k1=float(state["k1"]), b=float(state["b"]))
-        index._docs = {int(doc_id): Counter(tf) for doc_id, tf in state["docs"].items()}
+        for doc_id, tf in state["docs"].items():
+            index._put(int(doc_id), Counter(tf))
+        index.merge()  # a loaded index starts as one main segment
         return index
 
-    # ---- derived matrix ------------------------------------------------
-    def _ensure_matrix(self) -> None:
-        if self._matrix is not None or not self._docs:
-            return
-        vocab: dict[str, int] = {}
-        rows, cols, tfs = [], [], []
-        row_ids = np.fromiter(self._docs.keys(), dtype=np.int64, count=len(self._docs))
-        lengths = np.empty(len(row_ids), dtype=np.float64)
-        for row, doc_id in enumerate(row_ids):
-            tf = self._docs[int(doc_id)]
-            lengths[row] = sum(tf.values())
-            for term, count in tf.items():
-                rows.append(row)
-                cols.append(vocab.setdefault(term, len(vocab)))
-                tfs.append(count)
-        n_docs = len(row_ids)
-        rows_a = np.asarray(rows, dtype=np.int64)
-        cols_a = np.asarray(cols, dtype=np.int64)
-        tf_a = np.asarray(tfs, dtype=np.float64)
-        df = np.bincount(cols_a, minlength=len(vocab))
-        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-        avgdl = max(lengths.mean(), 1e-9)
-        norm = self.k1 * (1 - self.b + self.b * lengths[rows_a] / avgdl)
-        weights = idf[cols_a] * tf_a * (self.k1 + 1) / (tf_a + norm)
-        self._matrix = sparse.csc_matrix((weights, (rows_a, cols_a)), shape=(n_docs, len(vocab)))
-        self._row_ids = row_ids
-        self._row_of = {int(doc_id): row for row, doc_id in enumerate(row_ids)}
-        self._vocab = vocab
-        self._idf = idf
+
+def _top_k(ids: Ids, scores: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.intp]:
+    """Positions of the k best positive scores, best first, equal scores by id."""
+    hit = np.flatnonzero(scores > 0)
+    if hit.size > k:
+        kth = np.partition(scores[hit], hit.size - k)[hit.size - k]
+        hit = hit[scores[hit] >= kth]  # every tie at the cut stays, so the id order decides among them
+    order = hit[np.lexsort((ids[hit], -scores[hit]))]
+    return order[:k]
 
 
-def _mask_to(scores: npt.NDArray[np.float64], row_ids: Ids, allowed: DocIds) -> npt.NDArray[np.float64]:
-    """Scores with every document outside `allowed` set to zero."""
-    return np.where(np.isin(row_ids, allowed), scores, 0.0)
+def merge_outside_lock(index: BM25Index, lock: AbstractContextManager[Any]) -> bool:
+    """Merge `index` if due, holding `lock` only for the two short steps; the O(N) build runs without it.
+
+    Returns whether a merge was swapped in (False when none was due, or another merge superseded it).
+    """
+    with lock:
+        if not index.merge_due():
+            return False
+        plan = index.begin_merge()
+    merged = plan.build()
+    with lock:
+        try:
+            index.finish_merge(plan, merged)
+        except ValueError:
+            return False
+    return True

@@ -8,6 +8,7 @@ copy for ranking and display.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,12 +63,7 @@ class Seed:
     @property
     def text(self) -> str:
         """What gets embedded and tokenised."""
-        parts = [self.title]
-        if self.summary:
-            parts.append(self.summary)
-        if self.keywords:
-            parts.append("キーワード: " + "、".join(self.keywords))
-        return "\n".join(parts)
+        return seed_text(self.title, self.summary, self.keywords)
 
 
 @dataclass(frozen=True)
@@ -86,4 +82,19 @@ class Need:
 
     @property
     def text(self) -> str:
-        return "\n".join(p for p in (self.title, self.description) if p)
+        return need_text(self.title, self.description)
+
+
+# The passage texts are functions of the fields alone, so a caller can know a text (and look up or compute its
+# vector) before the item has an id: the API does so before it commits a new row.
+def seed_text(title: str, summary: str, keywords: Sequence[str]) -> str:
+    parts = [title]
+    if summary:
+        parts.append(summary)
+    if keywords:
+        parts.append("キーワード: " + "、".join(keywords))
+    return "\n".join(parts)
+
+
+def need_text(title: str, description: str) -> str:
+    return "\n".join(p for p in (title, description) if p)

@@ -107,6 +107,7 @@ class SyncReport:
     updated: int = 0
     removed: int = 0
     unchanged: int = 0
+    encoded: int = 0  # of the added and updated, how many were embedded; the rest had known vectors
 
     @property
     def changed(self) -> bool:

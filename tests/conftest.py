@@ -40,3 +40,31 @@ def golden_engine(encoder, golden_corpus):
     engine.sync_seeds(golden_corpus.seeds)
     engine.sync_needs(golden_corpus.needs)
     return engine
+
+
+class CountingEncoder:
+    """The real encoder, counting the passages it embeds: what the "vectors are data" tests (issue 12) measure."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.passages = 0
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def encode_queries(self, texts):
+        return self.inner.encode_queries(texts)
+
+    def encode_passages(self, texts):
+        self.passages += len(texts)
+        return self.inner.encode_passages(texts)
+
+    def count(self) -> int:
+        """Passages embedded since the last call."""
+        counted, self.passages = self.passages, 0
+        return counted

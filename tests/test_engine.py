@@ -153,6 +153,32 @@ def test_upsert_and_delete_change_results(encoder, golden_corpus):
     assert 77 not in [p.seeds[0].seed.id for p in top.partners]
 
 
+def test_known_vectors_are_never_encoded_again(encoder, golden_corpus):
+    """The API keeps passage vectors in its database (issue 12): the engine embeds only what it is not handed."""
+    from matcher.index import fingerprint
+
+    from .conftest import CountingEncoder
+
+    first = Engine(encoder, universities=golden_corpus.universities.values())
+    first.sync_seeds(golden_corpus.seeds)
+    stored = {fingerprint(s.text, encoder.name): first.seed_index.vectors_of([s.id])[0]
+              for s in golden_corpus.seeds if s.id != 12}
+    counting = CountingEncoder(encoder)
+    engine = Engine(counting, universities=golden_corpus.universities.values())
+    report = engine.sync_seeds(golden_corpus.seeds, known=lambda prints: {p: stored[p] for p in prints if p in stored})
+    assert (report.added, report.encoded, counting.count()) == (len(golden_corpus.seeds), 1, 1)  # seed 12 only
+    ids = sorted(engine.seed_index.ids() - {12})  # the handed-in vectors, bit for bit
+    assert (engine.seed_index.vectors_of(ids) == first.seed_index.vectors_of(ids)).all()
+
+    seed = golden_corpus.seeds[0]
+    engine.upsert_seed(Seed(**{**seed.__dict__, "readiness": "applied"}))  # same text: the index's vector is kept
+    changed = Seed(**{**seed.__dict__, "title": seed.title + "（改訂）"})
+    given = first.encoder.encode_passages([changed.text])[0]
+    engine.upsert_seed(changed, given)  # the caller's vector for the new text
+    assert counting.count() == 0
+    assert (engine.seed_index.vectors_of([seed.id])[0] == given).all()
+
+
 def test_open_rebuilds_only_what_changed_and_recovers_from_damage(encoder, golden_corpus, tmp_path):
     kwargs = {"seeds": golden_corpus.seeds, "needs": golden_corpus.needs,
               "universities": golden_corpus.universities.values()}

@@ -12,6 +12,7 @@ from ..errors import ErrorResponse
 from ..limits import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
 from ..models import Account, NeedCreate, NeedPublic, NeedUpdate, Role
 from ..present import need_public
+from ..rate_limits import MATCHES, RATE_LIMITED_RESPONSE, WRITES
 from ..schemas import MatchOptions, MatchOut, Page
 
 router = APIRouter(prefix="/needs", tags=["needs"], responses={
@@ -25,7 +26,8 @@ class NeedCreated(NeedPublic):
     match: MatchOut
 
 
-@router.post("", operation_id="create_need", status_code=status.HTTP_201_CREATED, response_model=NeedCreated)
+@router.post("", operation_id="create_need", status_code=status.HTTP_201_CREATED, response_model=NeedCreated,
+             dependencies=[MATCHES, WRITES], responses=RATE_LIMITED_RESPONSE)  # a write that matches at once
 def create_need(body: NeedCreate, session: SessionDep, service: ServiceDep, account: Poster) -> NeedCreated:
     """ニーズを投稿し、その場で連携先候補（大学）を受け取る。"""
     need = usecases.create_need(session, service, account, body)
@@ -47,19 +49,22 @@ def get_need(need_id: int, session: SessionDep, account: AccountDep) -> NeedPubl
     return need_public(session, access.readable_need(session, account, need_id))
 
 
-@router.patch("/{need_id}", operation_id="update_need", response_model=NeedPublic)
+@router.patch("/{need_id}", operation_id="update_need", response_model=NeedPublic, dependencies=[WRITES],
+              responses=RATE_LIMITED_RESPONSE)
 def update_need(need_id: int, body: NeedUpdate, session: SessionDep, service: ServiceDep,
                 account: AccountDep) -> NeedPublic:
     return need_public(session, usecases.update_need(session, service, account, need_id, body))
 
 
-@router.delete("/{need_id}", operation_id="withdraw_need", response_model=NeedPublic)
+@router.delete("/{need_id}", operation_id="withdraw_need", response_model=NeedPublic, dependencies=[WRITES],
+               responses=RATE_LIMITED_RESPONSE)
 def withdraw_need(need_id: int, session: SessionDep, service: ServiceDep, account: AccountDep) -> NeedPublic:
     """ニーズを取り下げる（記録は残し、照合の対象から外す）。"""
     return need_public(session, usecases.withdraw_need(session, service, account, need_id))
 
 
-@router.post("/{need_id}/matches", operation_id="match_need", response_model=MatchOut)
+@router.post("/{need_id}/matches", operation_id="match_need", response_model=MatchOut, dependencies=[MATCHES],
+             responses=RATE_LIMITED_RESPONSE)
 def match_need(need_id: int, session: SessionDep, service: ServiceDep, account: AccountDep,
                options: MatchOptions | None = None) -> MatchOut:
     """ニーズの照合を条件（件数・範囲・単位・地域・市場領域）を変えて再実行する。"""

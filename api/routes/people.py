@@ -25,6 +25,7 @@ from ..models import (
     Role,
 )
 from ..present import researcher_public
+from ..rate_limits import RATE_LIMITED_RESPONSE, WRITES
 from ..schemas import Page
 
 router = APIRouter(tags=["people"], responses={
@@ -62,7 +63,7 @@ def get_organisation(organisation_id: int, session: SessionDep, _: AccountDep) -
 
 
 @router.post("/organisations", operation_id="create_organisation", status_code=status.HTTP_201_CREATED,
-             response_model=OrganisationPublic)
+             response_model=OrganisationPublic, dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
 def create_organisation(body: OrganisationCreate, session: SessionDep, service: ServiceDep,
                         _: Admin) -> OrganisationPublic:
     org = usecases.create_organisation(session, service, body)
@@ -70,7 +71,7 @@ def create_organisation(body: OrganisationCreate, session: SessionDep, service: 
 
 
 @router.post("/researchers", operation_id="create_researcher", status_code=status.HTTP_201_CREATED,
-             response_model=ResearcherPublic)
+             response_model=ResearcherPublic, dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
 def create_researcher(body: ResearcherCreate, session: SessionDep, service: ServiceDep,
                       account: Admin) -> ResearcherPublic:
     return researcher_public(usecases.create_researcher(session, service, body), account)
@@ -84,7 +85,8 @@ def get_researcher(researcher_id: int, session: SessionDep, account: AccountDep)
     return researcher_public(researcher, account)
 
 
-@router.patch("/researchers/{researcher_id}", operation_id="update_researcher", response_model=ResearcherPublic)
+@router.patch("/researchers/{researcher_id}", operation_id="update_researcher", response_model=ResearcherPublic,
+               dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
 def update_researcher(researcher_id: int, body: ResearcherUpdate, session: SessionDep, service: ServiceDep,
                       account: AccountDep) -> ResearcherPublic:
     """研究者情報と連絡先の公開範囲（項目ごと: public / registered / private）を変更する。"""

@@ -11,6 +11,7 @@ from .. import reports_jobs
 from ..deps import ServiceDep, SessionDep, require_roles
 from ..errors import ErrorResponse
 from ..models import Account, Role
+from ..rate_limits import too_many
 from ..report_models import ReportJob
 from ..schemas import ReportFile, ReportJobOut, ReportRequest
 
@@ -30,12 +31,14 @@ def _out(request: Request, job: ReportJob) -> ReportJobOut:
                         finished_at=job.finished_at.isoformat() if job.finished_at else None)
 
 
-@router.post("", operation_id="start_report", status_code=status.HTTP_202_ACCEPTED, response_model=ReportJobOut)
+@router.post("", operation_id="start_report", status_code=status.HTTP_202_ACCEPTED, response_model=ReportJobOut,
+             responses=too_many("作成中・待機中のジョブが上限に達しています。Retry-After 秒後にお試しください。"))
 def start_report(body: ReportRequest, request: Request, session: SessionDep, service: ServiceDep,
                  account: Coordinator) -> ReportJobOut:
     """地域を越えた連携のレポートを作るジョブを始める（進み具合は GET /reports/{id} で）。"""
     job = reports_jobs.start_report(session, account, body, db=request.app.state.db, service=service,
-                                    data_dir=request.app.state.settings.data_dir)
+                                    data_dir=request.app.state.settings.data_dir,
+                                    queue=request.app.state.report_queue)
     return _out(request, job)
 
 

@@ -12,6 +12,7 @@ from ..errors import ErrorResponse, forbidden
 from ..limits import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, TOP_K_MAX
 from ..models import Account, Role, SeedCreate, SeedPublic, SeedUpdate
 from ..present import seed_public
+from ..rate_limits import MATCHES, RATE_LIMITED_RESPONSE, WRITES
 from ..schemas import NeedHitOut, Page
 
 router = APIRouter(prefix="/seeds", tags=["seeds"], responses={
@@ -21,7 +22,8 @@ router = APIRouter(prefix="/seeds", tags=["seeds"], responses={
 Registrar = Annotated[Account, require_roles(Role.researcher, Role.admin)]
 
 
-@router.post("", operation_id="create_seed", status_code=status.HTTP_201_CREATED, response_model=SeedPublic)
+@router.post("", operation_id="create_seed", status_code=status.HTTP_201_CREATED, response_model=SeedPublic,
+             dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
 def create_seed(body: SeedCreate, session: SessionDep, service: ServiceDep, account: Registrar) -> SeedPublic:
     """研究シーズを登録する（研究者は自分の名義で、管理者は researcher_id を指定して）。"""
     return seed_public(session, usecases.create_seed(session, service, account, body))
@@ -41,19 +43,22 @@ def get_seed(seed_id: int, session: SessionDep, account: AccountDep) -> SeedPubl
     return seed_public(session, access.readable_seed(session, account, seed_id))
 
 
-@router.patch("/{seed_id}", operation_id="update_seed", response_model=SeedPublic)
+@router.patch("/{seed_id}", operation_id="update_seed", response_model=SeedPublic, dependencies=[WRITES],
+              responses=RATE_LIMITED_RESPONSE)
 def update_seed(seed_id: int, body: SeedUpdate, session: SessionDep, service: ServiceDep,
                 account: AccountDep) -> SeedPublic:
     return seed_public(session, usecases.update_seed(session, service, account, seed_id, body))
 
 
-@router.delete("/{seed_id}", operation_id="withdraw_seed", response_model=SeedPublic)
+@router.delete("/{seed_id}", operation_id="withdraw_seed", response_model=SeedPublic, dependencies=[WRITES],
+               responses=RATE_LIMITED_RESPONSE)
 def withdraw_seed(seed_id: int, session: SessionDep, service: ServiceDep, account: AccountDep) -> SeedPublic:
     """シーズを取り下げる（記録は残し、照合の対象から外す）。"""
     return seed_public(session, usecases.withdraw_seed(session, service, account, seed_id))
 
 
-@router.get("/{seed_id}/needs", operation_id="needs_for_seed", response_model=list[NeedHitOut])
+@router.get("/{seed_id}/needs", operation_id="needs_for_seed", response_model=list[NeedHitOut],
+            dependencies=[MATCHES], responses=RATE_LIMITED_RESPONSE)
 def needs_for_seed(seed_id: int, session: SessionDep, service: ServiceDep, account: AccountDep,
                    top_k: Annotated[int, Query(ge=1, le=TOP_K_MAX)] = 10) -> list[NeedHitOut]:
     """このシーズに合う公開ニーズ（研究者本人・コーディネーター・管理者）。"""

@@ -23,6 +23,7 @@ from matcher.reports import DEFAULT_UNMET_THRESHOLD, describe_scope
 
 from .. import reports_jobs
 from ..deps import ServiceDep, SessionDep
+from ..errors import RateLimited
 from ..models import Role, stored_id
 from ..report_models import ReportJob
 from ..schemas import ReportRequest
@@ -114,8 +115,13 @@ def coordinator_start_report(request: Request, session: SessionDep, service: Ser
     body, errors = validated_request(values)
     if body is None:
         return render(request, "coordinator.html", coordinator_context(session, values, errors), status=422)
-    job = reports_jobs.start_report(session, account, body, db=request.app.state.db, service=service,
-                                    data_dir=request.app.state.settings.data_dir)
+    try:
+        job = reports_jobs.start_report(session, account, body, db=request.app.state.db, service=service,
+                                        data_dir=request.app.state.settings.data_dir,
+                                        queue=request.app.state.report_queue)
+    except RateLimited as full:  # the queue is full: the same form, as filled in, with the reason above it
+        ctx = coordinator_context(session, values, {}) | {"busy": full.message}
+        return render(request, "coordinator.html", ctx, status=full.status, headers=full.headers)
     return redirect(request, f"/coordinator/reports/{job.id}")
 
 

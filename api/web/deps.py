@@ -16,6 +16,7 @@ from ..auth import account_for_token
 from ..deps import SessionDep
 from ..errors import forbidden
 from ..models import Account, Role
+from ..rate_limits import charging
 from . import session as websession
 
 
@@ -43,6 +44,10 @@ def maybe_signed_in(request: Request, session: SessionDep) -> Account | None:
 
 SignedIn = Annotated[Account, Depends(signed_in)]
 MaybeSignedIn = Annotated[Account | None, Depends(maybe_signed_in)]
+
+# the pages' share of the API's budgets (api/rate_limits.py), charged to the same account
+PAGE_MATCHES = charging("match", signed_in)
+PAGE_WRITES = charging("write", signed_in)
 
 
 def require(account: Account, *roles: Role, message: str) -> None:

@@ -20,7 +20,7 @@ from ..models import Account, Collaboration, Need, NeedCreate, Organisation, Rol
 from ..schemas import MatchOptions
 from ..service import MatchService
 from . import labels
-from .deps import SignedIn, require
+from .deps import PAGE_MATCHES, PAGE_WRITES, SignedIn, require
 from .forms import Form, check_csrf, form_errors, need_values, without_empty
 from .render import redirect, render
 from .routing import page_router
@@ -55,7 +55,7 @@ def need_new(request: Request, account: SignedIn) -> HTMLResponse:
     return render(request, "need_form.html", need_form_context({"visibility": "public", "market_areas": []}, {}))
 
 
-@router.post("/needs/new")
+@router.post("/needs/new", dependencies=[PAGE_WRITES])  # the match runs on the results page
 def need_create(request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                 form: Form) -> Response:
     check_csrf(request, form)
@@ -100,7 +100,7 @@ def results_page_context(session: Session, account: Account, need: Need) -> dict
             "visibilities": labels.NEED_VISIBILITY, "status_names": labels.STATUS_NAMES}
 
 
-@router.get("/needs/{need_id}")
+@router.get("/needs/{need_id}", dependencies=[PAGE_MATCHES])
 def need_results(need_id: int, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                  scope: str = "", level: str = "", region: str = "", market_area: str = "",
                  created: str = "") -> HTMLResponse:
@@ -110,7 +110,7 @@ def need_results(need_id: int, request: Request, session: SessionDep, service: S
     return render(request, "need_results.html", ctx, status=200 if ctx["match"] else 422)
 
 
-@router.get("/needs/{need_id}/results")
+@router.get("/needs/{need_id}/results", dependencies=[PAGE_MATCHES])
 def need_results_fragment(need_id: int, request: Request, session: SessionDep, service: ServiceDep,
                           account: SignedIn, scope: str = "", level: str = "", region: str = "",
                           market_area: str = "") -> HTMLResponse:

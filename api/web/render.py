@@ -42,10 +42,11 @@ def redirect(request: Request, url: str) -> RedirectResponse:
     return response
 
 
-def error_page(request: Request, status: int, message: str, details: list[str] | None = None) -> HTMLResponse:
+def error_page(request: Request, status: int, message: str, details: list[str] | None = None,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
     name = "_error.html" if request.headers.get("HX-Request") else "error.html"  # htmx swaps it into the list
     return render(request, name, {"title": labels.ERROR_TITLES.get(status, labels.ERROR_TITLE), "message": message,
-                                  "details": details or [], "status": status}, status=status)
+                                  "details": details or [], "status": status}, status=status, headers=headers)
 
 
 def error_response(request: Request, exc: Exception) -> HTMLResponse:
@@ -54,4 +55,4 @@ def error_response(request: Request, exc: Exception) -> HTMLResponse:
     details = [f"{d.field}: {d.message}" for d in error.details]
     # a bad URL or form value on a page is not the API's JSON body: say so in the page's own words
     message = labels.BAD_REQUEST_VALUES if isinstance(exc, RequestValidationError) else error.message
-    return error_page(request, error.status, message, details)
+    return error_page(request, error.status, message, details, error.headers)  # e.g. 429's Retry-After

@@ -16,7 +16,7 @@ from ..deps import ServiceDep, SessionDep
 from ..models import Readiness, Role, Seed, SeedCreate, SeedUpdate, Status
 from ..present import seed_public
 from . import labels
-from .deps import SignedIn, require
+from .deps import PAGE_MATCHES, PAGE_WRITES, SignedIn, require
 from .forms import Form, Values, check_csrf, form_errors, seed_data, seed_values
 from .render import redirect, render
 from .routing import page_router
@@ -50,7 +50,7 @@ def seed_new(request: Request, account: SignedIn) -> HTMLResponse:
     return render(request, "seed_form.html", seed_form_context({"visibility": "public", "market_areas": []}, {}))
 
 
-@router.post("/seeds/new")
+@router.post("/seeds/new", dependencies=[PAGE_WRITES])
 def seed_create(request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                 form: Form) -> Response:
     check_csrf(request, form)
@@ -64,7 +64,7 @@ def seed_create(request: Request, session: SessionDep, service: ServiceDep, acco
     return redirect(request, f"/seeds/{created.id}?saved=1")
 
 
-@router.get("/seeds/{seed_id}")
+@router.get("/seeds/{seed_id}", dependencies=[PAGE_MATCHES])  # it shows the needs the seed fits
 def seed_detail(seed_id: int, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                 saved: str = "") -> HTMLResponse:
     seed = access.readable_seed(session, account, seed_id)
@@ -84,7 +84,7 @@ def seed_edit(seed_id: int, request: Request, session: SessionDep, account: Sign
     return render(request, "seed_form.html", seed_form_context(stored_values(seed), {}, seed))
 
 
-@router.post("/seeds/{seed_id}/edit")
+@router.post("/seeds/{seed_id}/edit", dependencies=[PAGE_WRITES])
 def seed_update(seed_id: int, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                 form: Form) -> Response:
     check_csrf(request, form)
@@ -100,7 +100,7 @@ def seed_update(seed_id: int, request: Request, session: SessionDep, service: Se
     return redirect(request, f"/seeds/{seed_id}?saved=1")
 
 
-@router.post("/seeds/{seed_id}/withdraw")
+@router.post("/seeds/{seed_id}/withdraw", dependencies=[PAGE_WRITES])
 def seed_withdraw(seed_id: int, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                   form: Form) -> RedirectResponse:
     check_csrf(request, form)

@@ -59,3 +59,13 @@ def bench_report_scale(
         result = report_scale(needs=needs, seeds=seeds, kaken=kaken, candidates=candidates, threads=threads,
                               cap=cap or None, progress=update)
     print_json(result)
+
+
+def bench_index(
+    sizes: Annotated[list[int], typer.Option("--size", help="項目数（何度でも指定可）")] = [10_000, 100_000],  # noqa: B006
+    samples: Annotated[int, typer.Option(help="1件更新を測る回数")] = 200,
+) -> None:
+    """索引の書き込み経路: 1件更新・書き込み後の初回検索・BM25 のマージ・スナップショットの時間（JSON）。"""
+    from ..bench_index import run
+
+    print_json(run(sizes, samples=samples))

@@ -23,6 +23,9 @@ from api.settings import Settings
 from ..conftest import GOLDEN
 
 BACKENDS = ["sqlite", "postgresql"]
+# the shared apps' rate limits: on, so every test goes through them, but out of any test's reach
+# (tests/api/test_rate_limits.py builds its own app with small ones)
+GENEROUS_LIMITS = {"rate_limit_match": "100000/minute", "rate_limit_write": "100000/minute"}
 
 
 def fresh_database_url(backend: str, tmp_path) -> str:
@@ -94,7 +97,8 @@ def backend(request):
 @pytest.fixture(scope="module")
 def settings(backend, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"api-{backend}")
-    return Settings(data_dir=tmp, database_url=fresh_database_url(backend, tmp), load_demo=True, corpus_dir=GOLDEN)
+    return Settings(data_dir=tmp, database_url=fresh_database_url(backend, tmp), load_demo=True, corpus_dir=GOLDEN,
+                    **GENEROUS_LIMITS)
 
 
 @pytest.fixture(scope="module")

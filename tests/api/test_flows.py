@@ -15,7 +15,10 @@ def test_health(client):
     assert client.get("/livez").json()["status"] == "ok"
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.json()
-    assert ready.json()["checks"] == {"database": True, "index_loaded": True, "index_consistent": True}
+    checks = ready.json()["checks"]
+    assert {k: checks[k] for k in ("database", "index_loaded", "index_following")} == dict.fromkeys(
+        ("database", "index_loaded", "index_following"), True)
+    assert checks["lag"] == 0 and checks["applied_sequence"] == checks["latest_sequence"]
 
 
 def test_poster_flow(client, actors):

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from tests.api.conftest import Actors, make_actors
+from tests.api.conftest import GENEROUS_LIMITS, Actors, make_actors
 from tests.conftest import GOLDEN, ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,7 +31,8 @@ def token_of(headers: dict) -> str:
 
 
 def golden_settings(tmp: Path) -> Settings:
-    return Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'web.db'}", load_demo=True, corpus_dir=GOLDEN)
+    return Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'web.db'}", load_demo=True, corpus_dir=GOLDEN,
+                    **GENEROUS_LIMITS)
 
 
 # ---- fast tests: TestClient ------------------------------------------------------

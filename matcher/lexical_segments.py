@@ -1,0 +1,116 @@
+"""Immutable BM25 segments: raw term counts under global term ids, scored against global statistics.
+
+A segment stores what its documents *are* (term counts and lengths), never a BM25 weight. The weights
+depend on N, avgdl and the document frequencies of the whole index, which move with every write; a
+segment that baked them in would be stale after any change. Scoring computes the weights of the query's
+columns only, from statistics passed in by the index, so a document scores exactly as it would in a
+from-scratch index whichever segment holds it.
+
+Term ids are global and only ever grow (an index's vocabulary), so segments built at different times
+agree on them; a segment built before a term existed simply has no column for it.
+
+`build_merged` is the O(N) part of a merge. It reads only immutable inputs (the old main segment, a
+copy of its tombstone mask, the encoded delta documents), so it can run outside any lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+Ids = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The whole index's BM25 parameters and statistics at the moment of a query."""
+
+    n_docs: int
+    avgdl: float
+    k1: float
+    b: float
+
+
+@dataclass(frozen=True, eq=False)
+class EncodedDoc:
+    """One document's term counts under global term ids; never changed after creation."""
+
+    term_ids: Ids
+    counts: Floats
+    length: int
+
+
+@dataclass(frozen=True, eq=False)
+class Segment:
+    """Documents as rows of a (rows × terms) CSC matrix of raw counts; CSC because a query reads columns."""
+
+    row_ids: Ids
+    counts: sparse.csc_matrix
+    lengths: Floats
+    row_of: dict[int, int] = field(repr=False)
+
+    @property
+    def n_terms(self) -> int:
+        return int(self.counts.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.row_ids)
+
+    def score(self, term_ids: Sequence[int], idf: Sequence[float], stats: Stats) -> Floats:
+        """BM25 of every row for the query terms (given in a fixed order, with their idf), rows in order."""
+        present = [(t, w) for t, w in zip(term_ids, idf, strict=True) if t < self.n_terms]
+        if not present or not len(self):
+            return np.zeros(len(self), dtype=np.float64)
+        columns = self.counts[:, [t for t, _ in present]]
+        rows = columns.indices
+        tf = columns.data
+        term_idf = np.repeat(np.array([w for _, w in present], dtype=np.float64), np.diff(columns.indptr))
+        # the same expression, in the same order, as a rebuild's weight matrix: scores agree to the last bits
+        norm = stats.k1 * (1 - stats.b + stats.b * self.lengths[rows] / stats.avgdl)
+        weights = term_idf * tf * (stats.k1 + 1) / (tf + norm)
+        return np.bincount(rows, weights=weights, minlength=len(self)).astype(np.float64)
+
+
+def segment_of(docs: Mapping[int, EncodedDoc], n_terms: int) -> Segment:
+    """A segment holding `docs` (id → encoded document), rows in the mapping's order."""
+    row_ids = np.fromiter(docs.keys(), dtype=np.int64, count=len(docs))
+    encoded = list(docs.values())
+    sizes = np.fromiter((len(d.term_ids) for d in encoded), dtype=np.int64, count=len(encoded))
+    rows = np.repeat(np.arange(len(encoded), dtype=np.int64), sizes)
+    # the empty tail gives the dtype and lets an empty mapping through
+    cols = np.concatenate([*(d.term_ids for d in encoded), np.empty(0, dtype=np.int64)])
+    data = np.concatenate([*(d.counts for d in encoded), np.empty(0, dtype=np.float64)])
+    lengths = np.fromiter((d.length for d in encoded), dtype=np.float64, count=len(encoded))
+    return _segment(row_ids, rows, cols, data, lengths, n_terms)
+
+
+def empty_segment() -> Segment:
+    return segment_of({}, 0)
+
+
+def build_merged(main: Segment, alive: Mask, delta: Mapping[int, EncodedDoc], n_terms: int) -> Segment:
+    """One segment with the live rows of `main` followed by the `delta` documents. O(N); no shared state."""
+    kept = np.flatnonzero(alive)
+    new_row = np.cumsum(alive) - 1  # old main row → its row in the merged segment (for live rows)
+    coo = main.counts.tocoo()
+    live = alive[coo.row] if coo.nnz else np.zeros(0, dtype=bool)
+    fresh = segment_of(delta, n_terms).counts.tocoo()
+    rows = np.concatenate([new_row[coo.row[live]], fresh.row.astype(np.int64) + len(kept)])
+    cols = np.concatenate([coo.col[live].astype(np.int64), fresh.col.astype(np.int64)])
+    data = np.concatenate([coo.data[live], fresh.data])
+    delta_lengths = np.fromiter((d.length for d in delta.values()), dtype=np.float64, count=len(delta))
+    row_ids = np.concatenate([main.row_ids[kept], np.fromiter(delta.keys(), dtype=np.int64, count=len(delta))])
+    lengths = np.concatenate([main.lengths[kept], delta_lengths])
+    return _segment(row_ids, rows, cols, data, lengths, n_terms)
+
+
+def _segment(row_ids: Ids, rows: Ids, cols: Ids, data: Floats, lengths: Floats, n_terms: int) -> Segment:
+    counts = sparse.csc_matrix((data, (rows, cols)), shape=(len(row_ids), n_terms))
+    row_of = dict(zip(row_ids.tolist(), range(len(row_ids)), strict=True))
+    return Segment(row_ids, counts, lengths, row_of)

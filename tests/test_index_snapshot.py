@@ -1,0 +1,113 @@
+"""Snapshots: tagged with the applied change-log sequence, copied under a lock, written later, checked on load."""
+
+import json
+
+import numpy as np
+import pytest
+
+from matcher.errors import IndexFormatError
+from matcher.index import CONFIG_FILE, DENSE_FILE, TERMS_FILE, Collection
+
+
+def unit(rows):
+    v = np.asarray(rows, dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture()
+def collection():
+    c = Collection(3, "test-model")
+    c.upsert([101, 202, 303], unit([[1, 0, 0], [0, 1, 0], [0, 0, 1]]), [["a"], ["b", "a"], ["c"]], ["f1", "f2", "f3"])
+    return c
+
+
+def test_applied_sequence_round_trips(collection, tmp_path):
+    collection.save(tmp_path, applied_sequence=42)
+    assert Collection.load(tmp_path).applied_sequence == 42
+    assert json.loads((tmp_path / CONFIG_FILE).read_text())["applied_sequence"] == 42
+
+
+def test_applied_sequence_defaults_to_the_collections_own(collection, tmp_path):
+    assert collection.applied_sequence == 0
+    collection.applied_sequence = 7
+    collection.save(tmp_path)
+    loaded = Collection.load(tmp_path)
+    assert loaded.applied_sequence == 7
+    loaded.save(tmp_path / "again")  # a loaded (deserialised) collection snapshots as well
+    assert Collection.load(tmp_path / "again").applied_sequence == 7
+
+
+def test_snapshot_keeps_the_state_it_was_taken_at(collection, tmp_path):
+    snapshot = collection.snapshot(applied_sequence=5)
+    collection.upsert([202], unit([[1, 1, 0]]), [["z"]], ["f2b"])
+    collection.delete([303])
+    collection.upsert([404], unit([[0, 1, 1]]), [["d"]], ["f4"])
+    written = snapshot.write(tmp_path)
+    loaded = Collection.load(tmp_path)
+    assert loaded.ids() == {101, 202, 303} and loaded.applied_sequence == 5
+    assert loaded.fingerprints == {101: "f1", 202: "f2", 303: "f3"}
+    np.testing.assert_allclose(loaded.vectors_of([202, 303]), unit([[0, 1, 0], [0, 0, 1]]))
+    assert loaded.lexical.search(["b"], 5)[0].tolist() == [202]
+    assert written == sum((tmp_path / name).stat().st_size for name in (DENSE_FILE, TERMS_FILE, CONFIG_FILE))
+
+
+def test_a_loaded_snapshot_scores_as_the_original(collection, tmp_path):
+    collection.delete([101])
+    collection.save(tmp_path)
+    loaded = Collection.load(tmp_path)
+    ids, query_terms = [101, 202, 303], ["a", "c"]
+    expected = collection.lexical.score_ids(query_terms, ids)
+    np.testing.assert_array_equal(loaded.lexical.score_ids(query_terms, ids), expected)
+    query = unit([[0.2, 1, 0.3]])
+    assert loaded.search_dense(query, 3)[1].tolist() == collection.search_dense(query, 3)[1].tolist()
+
+
+def test_empty_collection_snapshots(tmp_path):
+    Collection(3, "test-model").save(tmp_path, applied_sequence=3)
+    loaded = Collection.load(tmp_path)
+    assert len(loaded) == 0 and loaded.applied_sequence == 3
+
+
+def test_snapshot_written_before_the_sequence_existed_reads_as_zero(collection, tmp_path):
+    collection.save(tmp_path, applied_sequence=9)
+    config = json.loads((tmp_path / CONFIG_FILE).read_text())
+    del config["applied_sequence"]
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
+    assert Collection.load(tmp_path).applied_sequence == 0
+
+
+@pytest.mark.parametrize("bad", [-1, "12", True, 1.5, None])
+def test_bad_applied_sequence_is_refused(collection, tmp_path, bad):
+    collection.save(tmp_path)
+    config = json.loads((tmp_path / CONFIG_FILE).read_text())
+    config["applied_sequence"] = bad
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(IndexFormatError, match="適用済み番号"):
+        Collection.load(tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["flip-dense-byte", "edit-terms-count", "config-not-object", "drop-checksums"])
+def test_damaged_snapshot_is_refused(collection, tmp_path, damage):
+    collection.snapshot(applied_sequence=1).write(tmp_path)
+    if damage == "flip-dense-byte":
+        data = bytearray((tmp_path / DENSE_FILE).read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (tmp_path / DENSE_FILE).write_bytes(bytes(data))
+    elif damage == "edit-terms-count":
+        text = (tmp_path / TERMS_FILE).read_text()
+        (tmp_path / TERMS_FILE).write_text(text.replace('"c": 1', '"c": 2'))
+    elif damage == "config-not-object":
+        (tmp_path / CONFIG_FILE).write_text("[1, 2]")
+    else:
+        config = json.loads((tmp_path / CONFIG_FILE).read_text())
+        del config["sha256"]
+        (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(IndexFormatError):
+        Collection.load(tmp_path)
+
+
+def test_inconsistent_snapshot_is_not_written(collection, tmp_path):
+    collection.fingerprints.pop(303)
+    with pytest.raises(IndexFormatError, match="一致しません"):
+        collection.snapshot().write(tmp_path)
+    assert not (tmp_path / CONFIG_FILE).exists()
