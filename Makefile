@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MODEL_DIR := models/multilingual-e5-small
 
-.PHONY: run test check setup demo bench clean-index
+.PHONY: run test check setup demo bench bench-service clean-index
 
 run: setup
 	$(BIN)/matcher-admin serve --load-demo --host 127.0.0.1 --port 8000
@@ -54,6 +54,14 @@ bench: setup
 	$(BIN)/matcher bench retrieval $(DATA)/jsquad/valid
 	$(BIN)/matcher bench need2univ --queries $(DATA)/need2univ/dev --seeds $(DATA)/kaken/seeds.jsonl
 	$(BIN)/matcher bench need2univ --queries $(DATA)/need2univ/dev-notop10 --seeds $(DATA)/kaken/seeds-notop10.jsonl
+
+# The service's own figures (issue 12; docs/benchmarks.md): the index write path, the service at the demo's
+# size and at 10^5 seeds, and how fast a write reaches a second server (on a throwaway PostgreSQL database).
+bench-service: setup
+	$(BIN)/matcher bench index
+	$(BIN)/python -m api.bench_service demo --before
+	$(BIN)/python -m api.bench_service scale
+	$(BIN)/python -m api.bench_workers --postgres "$$(scripts/postgres.sh)"
 
 clean-index:
 	rm -rf var/index

@@ -1,9 +1,11 @@
-"""`matcher-admin`: run the server, load the demo corpus, create accounts and API tokens."""
+"""`matcher-admin`: run the server, load the demo corpus, check the index, embed for a new model, and
+create accounts and API tokens."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,6 +38,8 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     load_demo: Annotated[bool, typer.Option("--load-demo", help="デモコーパスを読み込む（冪等）")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1,
+                                         help="ワーカープロセスの数（2以上は PostgreSQL を推奨）")] = 1,
 ) -> None:
     """API サーバーを起動する。"""
     import uvicorn
@@ -47,7 +51,12 @@ def serve(
         settings = settings.model_copy(update={"load_demo": True})
         _offer_demo_coordinator()
     console.print(f"画面: http://{host}:{port}/  API: http://{host}:{port}/api/v1  ドキュメント: http://{host}:{port}/docs")
-    uvicorn.run(create_app(settings), host=host, port=port)
+    if workers > 1:
+        from .workers import serve_workers  # the migration and the demo run once, here, before the workers
+
+        serve_workers(settings, host=host, port=port, workers=workers)
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port)
 
 
 def _offer_demo_coordinator() -> None:
@@ -73,6 +82,50 @@ def load_demo_command() -> None:
     with _session() as session:
         added = load_demo(session, get_settings().corpus_dir)
     console.print("追加: " + "、".join(f"{k} {v}" for k, v in added.items()))
+
+
+@app.command("verify-index")
+def verify_index_command(
+    repair: Annotated[bool, typer.Option("--repair", help="食い違いがあれば、データベースから索引を書き直す")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="結果を JSON で出力する")] = False,
+) -> None:
+    """保存された索引をデータベースと照合する（IDと内容の指紋）。一致すれば終了コード 0、食い違いがあれば 1。"""
+    from .verify import json_text, summary_lines, verify_index
+
+    with _session() as session:
+        outcome = verify_index(session, get_settings(), repair=repair)
+    print(json_text(outcome) if as_json else "\n".join(summary_lines(outcome)))
+    if not outcome.consistent:
+        raise typer.Exit(1)
+
+
+@app.command("embed")
+def embed_command(
+    model_dir: Annotated[Path, typer.Option("--model-dir", help="次に使う sentence-transformers モデルのフォルダ")],
+) -> None:
+    """別のモデルのベクトルを前もって作り、データベースに保存する（サービスは止めずに、途中で止めても再開できる）。
+
+    すべて終わってから MATCHER_MODEL_DIR をそのモデルに替えて再起動すると、起動時の埋め込みはありません。
+    """
+    from rich.progress import Progress
+
+    from matcher.embed import Encoder
+
+    from .reembed import embed_missing
+
+    settings = get_settings()
+    encoder = Encoder(model_dir, threads=settings.threads)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        migrate(engine)
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"{encoder.name} のベクトル", total=None)
+            report = embed_missing(engine, encoder, progress=lambda done, total: progress.update(
+                task, completed=done, total=total))
+    finally:
+        engine.dispose()
+    console.print(f"モデル {report.model_id}: 文章 {report.texts} 件のうち、保存済み {report.already_stored} 件、"
+                  f"今回作成 {report.embedded} 件")
 
 
 @app.command("create-account")

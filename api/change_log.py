@@ -7,6 +7,11 @@ twice, or two changes out of order, leaves the same index.
 Sequence numbers only grow (SQLite: AUTOINCREMENT never reuses a number; PostgreSQL: an identity column),
 but transactions may commit out of sequence order, and a rolled-back one leaves a gap forever. The
 follower's `AppliedSequence` deals with both.
+
+On PostgreSQL each change also sends a `NOTIFY` on `CHANNEL` in the same transaction, so the server delivers it
+at commit (never for a rolled-back write) and every worker's listener (api/change_listener.py) wakes its follower
+at once instead of at its next poll. The notice carries nothing: the log is the only source of what changed, and
+PostgreSQL folds identical notices of one transaction into one.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from .models import utcnow
 # BIGINT on PostgreSQL; on SQLite only a column typed exactly INTEGER becomes the rowid that
 # AUTOINCREMENT guards, so the variant keeps it INTEGER there (SQLite integers are 64-bit anyway).
 SequenceType = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+CHANNEL = "matcher_changes"  # the NOTIFY channel every follower LISTENs on (PostgreSQL only)
 
 
 class ChangeKind(StrEnum):
@@ -44,6 +51,14 @@ class Change(SQLModel, table=True):
 def record_change(session: Session, kind: ChangeKind, item_id: int) -> None:
     """Add the change row to the caller's transaction; it commits, or rolls back, with the write itself."""
     session.add(Change(kind=kind, item_id=item_id))
+    notify_followers(session)
+
+
+def notify_followers(session: Session) -> None:
+    """Queue a NOTIFY in the caller's transaction (PostgreSQL): sent at its commit, dropped at its rollback.
+    SQLite has no such thing; its followers find the change at their next poll."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(sa.text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
 def latest_sequence(session: Session) -> int:

@@ -2,6 +2,11 @@
 
 Seeds and needs keep their corpus ids (10001…, 50001…); organisations are
 found again by name and kind, researchers by university, department and name.
+
+The corpus's passage vectors come with it (`corpora/vectors/<model>.npz`, written by `matcher demo-vectors`;
+matcher/demo_vectors.py): each file's vectors go into the embedding table under the file's own model id, for
+the texts the corpus holds now, so the first start-up finds every demo vector and embeds nothing. A model
+without a file, or a text edited since the file was written, is embedded at start-up as before.
 """
 
 from __future__ import annotations
@@ -10,18 +15,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import text
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
+from matcher import demo_vectors
 from matcher import records as rec
-from matcher.corpus import CORPUS_DIR, load_corpus
+from matcher.corpus import CORPUS_DIR, Corpus, load_corpus
 
 from . import models as m
+from .embeddings import STORED_DTYPE, Embedding
 
 T = TypeVar("T")
 
 
-def load_demo(session: Session, corpus_dir: Path = CORPUS_DIR) -> dict[str, int]:
-    """Add what the database lacks of the corpus; returns how many of each kind were added."""
+def load_demo(session: Session, corpus_dir: Path = CORPUS_DIR, vectors_dir: Path | None = None) -> dict[str, int]:
+    """Add what the database lacks of the corpus and of its shipped vectors (`vectors_dir`, by default the
+    corpus's `vectors/` folder); returns how many records of each kind were added."""
     corpus = load_corpus(corpus_dir)
     loader = _Loader(session)
     universities = {u.name: loader.university(u) for u in corpus.universities.values()}
@@ -31,8 +39,27 @@ def load_demo(session: Session, corpus_dir: Path = CORPUS_DIR) -> dict[str, int]
         loader.need(need)
     session.flush()
     _advance_sequences(session)
+    add_shipped_vectors(session, corpus, corpus_dir / "vectors" if vectors_dir is None else vectors_dir)
     session.commit()
     return loader.added
+
+
+def add_shipped_vectors(session: Session, corpus: Corpus, vectors_dir: Path) -> int:
+    """Put each shipped file's vectors of the corpus's current texts into the embedding table where it lacks
+    them; returns how many. The caller commits."""
+    texts = demo_vectors.demo_texts(corpus)
+    added = 0
+    for shipped in demo_vectors.read_all(vectors_dir):
+        current = set(demo_vectors.fingerprints_of(texts, shipped.model_id))
+        vectors = {p: v for p, v in shipped.as_dict().items() if p in current}
+        have = set(session.exec(select(Embedding.content_hash).where(
+            Embedding.model_id == shipped.model_id, col(Embedding.content_hash).in_(list(vectors)))))
+        for content_hash, vector in vectors.items():
+            if content_hash not in have:
+                session.add(Embedding(model_id=shipped.model_id, content_hash=content_hash, dim=len(vector),
+                                      vector=vector.astype(STORED_DTYPE).tobytes()))
+                added += 1
+    return added
 
 
 class _Loader:

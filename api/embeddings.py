@@ -54,7 +54,7 @@ def passage_vector(session: Session, encoder: TextEncoder, text: str) -> Vector:
     if content_hash in stored:
         return stored[content_hash]
     vector: Vector = encoder.encode_passages([text])[0]
-    _insert(session, encoder.name, {content_hash: vector})
+    store_vectors(session, encoder.name, {content_hash: vector})
     return vector
 
 
@@ -83,13 +83,14 @@ def store_indexed(session: Session, model_id: str, collections: Iterable[Collect
     for collection in collections:
         todo = {p: item_id for item_id, p in collection.fingerprints.items() if p not in have and p not in missing}
         missing.update(zip(todo, collection.vectors_of(list(todo.values())), strict=True))
-    _insert(session, model_id, missing)
+    store_vectors(session, model_id, missing)
     return len(missing)
 
 
-def _insert(session: Session, model_id: str, vectors: Mapping[str, Vector]) -> None:
-    """Add rows in the session's transaction. A row that another writer of the same text added meanwhile is kept
-    as it is (same text, same model, same vector), rather than failing this write on the duplicate key."""
+def store_vectors(session: Session, model_id: str, vectors: Mapping[str, Vector]) -> None:
+    """Add rows (fingerprint → vector) in the session's transaction. A row that another writer of the same
+    text added meanwhile is kept as it is (same text, same model, same vector), rather than failing this
+    write on the duplicate key."""
     rows: list[dict[str, Any]] = [
         {"model_id": model_id, "content_hash": p, "dim": len(v), "vector": np.asarray(v, dtype=STORED_DTYPE).tobytes(),
          "created_at": utcnow()} for p, v in vectors.items()]

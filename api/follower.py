@@ -8,7 +8,9 @@ for the index update itself, milliseconds.
 It runs in two ways, both through `catch_up`, one at a time (`_apply_lock`):
 - after a write of this worker commits, in that request, so the writer reads its own write at once;
 - in a background thread, every `poll_interval` seconds, so writes of other workers (other processes,
-  other machines on the same PostgreSQL) reach this one within a bounded delay.
+  other machines on the same PostgreSQL) reach this one within a bounded delay;
+- on PostgreSQL, also at once when a NOTIFY says another worker committed (api/change_listener.py wakes the
+  thread). Polling stays: it is the only way on SQLite, and it covers a listener whose connection is down.
 
 Applying a change is idempotent (the item's state is read again), so a change applied twice, or late,
 changes nothing; the tracker only guarantees that none is skipped. Snapshots of the index are written by
@@ -28,6 +30,7 @@ from matcher.index_sync import Vector
 
 from . import models as m
 from .applied_sequence import AppliedSequence
+from .change_listener import ChangeListener, libpq_url
 from .change_log import Change, ChangeKind, changes_after, latest_sequence
 from .embeddings import passage_vector
 from .service import MatchService, indexed, passage_text
@@ -51,11 +54,14 @@ class FollowerState:
 
 class IndexFollower:
     def __init__(self, db: Database, service: MatchService, tracker: AppliedSequence, *,
-                 poll_interval: float = 0.25):
+                 poll_interval: float = 0.25, listen: bool = True):
         self.db = db
         self.service = service
         self.tracker = tracker
         self.poll_interval = poll_interval
+        # LISTEN/NOTIFY where the database has it (PostgreSQL); `listen=False` leaves polling alone
+        self.listener = (ChangeListener(libpq_url(db.url), self.wake)
+                         if listen and db.dialect.name == "postgresql" else None)
         self.applied_count = 0  # changes applied since start: the snapshot writer's trigger
         self._apply_lock = threading.Lock()
         self._stop = threading.Event()
@@ -119,8 +125,12 @@ class IndexFollower:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="index-follower", daemon=True)
         self._thread.start()
+        if self.listener is not None:
+            self.listener.start()
 
     def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()  # closes its connection
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

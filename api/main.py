@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
             starting_point = IndexFollower.starting_point(session)
             service = MatchService.start(session, model, settings.resolved_index_dir)
         service.follower = follower = IndexFollower(db, service, starting_point,
-                                                    poll_interval=settings.follow_interval)
+                                                    poll_interval=settings.follow_interval,
+                                                    listen=settings.follow_notify)
         follower.catch_up()
         follower.start()
         upkeep = IndexUpkeep(service, follower, interval=settings.snapshot_interval,

@@ -7,9 +7,10 @@
   is refused with a Japanese 429 and `Retry-After`, before any row is written.
   A report searches every need in scope: several at once would only slow each
   other and the live matches down.
-- The thread waits for its turn, marks the job `running`, computes the report over the service's
-  engine (holding the service lock only while the indexes are read; need
-  encoding happens outside it), writes the files under
+- The thread waits for its turn, marks the job `running`, takes a copy of the
+  service's engine (`MatchService.reader_copy`: the lock is held for the copy
+  alone, milliseconds) and computes the report over the copy, so live matches
+  and writes never wait for a report's search; it writes the files under
   `<data_dir>/reports/<job id>/`, and marks it `succeeded`; any exception marks
   it `failed` with a Japanese message. Progress is written to the row (at most
   twice a second), which doubles as a heartbeat (`updated_at`).
@@ -41,6 +42,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import Engine as Database
 from sqlmodel import Session, col, select
 
+from matcher.engine import Engine
 from matcher.records import Need as NeedRecord
 from matcher.report_render import RenderResult, render_report
 from matcher.reports import DEFAULT_UNMET_THRESHOLD, Report, ReportOptions, ReportScope, compute_report, select_needs
@@ -189,10 +191,9 @@ def _jst_day(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).replace(tzinfo=JST) if text else None
 
 
-def _needs_in_scope(db: Database, service: MatchService, scope: ReportScope) -> list[NeedRecord]:
-    """The engine's needs in `scope`. The engine's needs carry no dates: the database picks the period."""
-    with service._lock:  # a consistent snapshot of the needs in scope
-        needs = select_needs(service.engine, replace(scope, since=None, until=None))
+def _needs_in_scope(db: Database, engine: Engine, scope: ReportScope) -> list[NeedRecord]:
+    """The needs of `engine` (the job's copy) in `scope`. They carry no dates: the database picks the period."""
+    needs = select_needs(engine, replace(scope, since=None, until=None))
     if scope.since is None and scope.until is None:
         return needs
     created = _needs_created_between(db, scope.since, scope.until)
@@ -255,9 +256,9 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
                 _update(db, job_id, stage=stage[:100], done=int(done), total=int(total))
 
         scope = report_scope(params)
-        needs = _needs_in_scope(db, service, scope)
-        report = compute_report(service.engine, scope, _options(params), needs=needs, progress=progress,
-                                lock=service._lock)
+        engine = service.reader_copy()  # seeds and needs of one moment; searched without the service's lock
+        needs = _needs_in_scope(db, engine, scope)
+        report = compute_report(engine, scope, _options(params), needs=needs, progress=progress)
         rendered = render_report(report, job_dir(data_dir, job_id), params.get("formats") or DEFAULT_FORMATS,
                                  csv_encoding=params.get("csv_encoding", "utf-8-sig"), progress=progress)
         _update(db, job_id, status=JobStatus.succeeded.value, stage="完了", files=[p.name for p in rendered.files],

@@ -136,14 +136,15 @@ class MatchService:
     def seed_changed(self, session: Session, seed: m.Seed, vector: Vector | None = None) -> None:
         """`vector`: the seed's passage vector, found or computed before the commit. Without it (a researcher's
         change leaves the texts of its seeds as they were) the index keeps the vector it holds."""
+        if not indexed(seed):
+            self.seed_removed(m.stored_id(seed))
+            return
+        # read from the database before taking the lock: no match waits on a query
+        org = session.get_one(m.Organisation, seed.organisation_id)
+        record = seed_record(seed, session.get_one(m.Researcher, seed.researcher_id), org)
         with self._lock:
-            if indexed(seed):
-                org = session.get_one(m.Organisation, seed.organisation_id)
-                self.engine.add_university(university_record(org))
-                researcher = session.get_one(m.Researcher, seed.researcher_id)
-                self.engine.upsert_seed(seed_record(seed, researcher, org), vector)
-            elif seed.id in self.engine.seeds:
-                self.engine.delete_seed(seed.id)
+            self.engine.add_university(university_record(org))
+            self.engine.upsert_seed(record, vector)
 
     def seed_removed(self, seed_id: int) -> None:
         """A seed whose row no longer exists (the API withdraws rather than deletes; an admin may delete)."""
@@ -152,12 +153,13 @@ class MatchService:
                 self.engine.delete_seed(seed_id)
 
     def need_changed(self, session: Session, need: m.Need, vector: Vector | None = None) -> None:
+        if not indexed(need):
+            self.need_removed(m.stored_id(need))
+            return
+        org = session.get(m.Organisation, need.organisation_id) if need.organisation_id else None  # before the lock
+        record = need_record(need, org)
         with self._lock:
-            if indexed(need):
-                org = session.get(m.Organisation, need.organisation_id) if need.organisation_id else None
-                self.engine.upsert_need(need_record(need, org), vector)
-            elif need.id in self.engine.needs:
-                self.engine.delete_need(need.id)
+            self.engine.upsert_need(record, vector)
 
     def need_removed(self, need_id: int) -> None:
         with self._lock:
@@ -192,6 +194,11 @@ class MatchService:
             for university in universities:
                 self.engine.add_university(university)
             return (self.engine.sync_seeds(seeds, known=known), self.engine.sync_needs(needs, known=known))
+
+    def reader_copy(self) -> Engine:
+        """A copy of the engine for a long read (a report job): the lock is held for the copy alone, milliseconds,
+        and the reader then searches the copy while matches and writes go on (`Engine.reader_copy`)."""
+        return self.engine.reader_copy(self._lock)
 
     # ---- matching --------------------------------------------------------
     def match(self, text: str, prefecture: object, **options: Any) -> MatchResult:

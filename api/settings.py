@@ -30,6 +30,8 @@ class Settings(BaseSettings):
 
     # the index follows the change log: how often each worker looks (seconds), and when it saves a snapshot
     follow_interval: float = 0.25
+    # on PostgreSQL, also wake at once on each commit's NOTIFY (api/change_listener.py); false = polling only
+    follow_notify: bool = True
     snapshot_interval: float = 30.0
     snapshot_every_changes: int = 500
     ready_max_lag: int = 1000  # /readyz says "not ready" while more changes than this wait to be applied

@@ -22,8 +22,10 @@ and results.py holds what comes back.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -113,6 +115,22 @@ class Engine:
     def save(self, index_dir: Path) -> None:
         self.seed_index.save(Path(index_dir) / "seeds")
         self.need_index.save(Path(index_dir) / "needs")
+
+    def reader_copy(self, lock: AbstractContextManager[Any] | None = None) -> Engine:
+        """An independent engine as this one is now, for a long read (a report) that later writes leave alone.
+
+        Under `lock` (the caller's, which serialises writes with reads) it only copies: the record dicts by
+        reference (records are immutable), each collection's vectors and ids (a memcpy each) and its BM25
+        statistics (pointer copies), milliseconds at 10^5 seeds. The copy's FAISS indexes are built after
+        `lock` is released. Encoder, tokenizer, settings and prefectures are shared: none changes after start.
+        """
+        with lock if lock is not None else nullcontext():
+            seeds, needs, universities = dict(self.seeds), dict(self.needs), dict(self.universities)
+            seed_index, need_index = self.seed_index.reader_copy(), self.need_index.reader_copy()
+        copy = Engine(self.encoder, settings=self.settings, prefectures=self.prefectures, tokenizer=self.tokenizer)
+        copy.seeds, copy.needs, copy.universities = seeds, needs, universities
+        copy.seed_index, copy.need_index = seed_index.open(), need_index.open()
+        return copy
 
     # ---- keeping the indexes in line with the records -----------------
     def sync_seeds(self, seeds: Iterable[Seed], progress: ProgressCallback | None = None,

@@ -13,7 +13,9 @@ On disk a collection is a directory of three files, written atomically with a
 config.json carrying checksums and the change-log sequence the collection
 reflects (`applied_sequence`); index_snapshot.py describes the format. Saving
 is `snapshot()` (a quick copy, under the caller's lock) then
-`CollectionSnapshot.write` (serialise and write, off the lock).
+`CollectionSnapshot.write` (serialise and write, off the lock). A long reader
+(a report job) works the same way: `reader_copy()` under the lock, then
+`CollectionCopy.open()` off it, and searches the copy while writes go on.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,8 +44,8 @@ from .index_snapshot import (
 )
 from .lexical import BM25Index, DocIds, Ids
 
-__all__ = ["CONFIG_FILE", "DENSE_FILE", "FORMAT_VERSION", "TERMS_FILE", "Collection", "CollectionSnapshot",
-           "fingerprint"]
+__all__ = ["CONFIG_FILE", "DENSE_FILE", "FORMAT_VERSION", "TERMS_FILE", "Collection", "CollectionCopy",
+           "CollectionSnapshot", "fingerprint"]
 
 if TYPE_CHECKING:
     import faiss
@@ -157,6 +160,16 @@ class Collection:
             fingerprints=dict(self.fingerprints),
         )
 
+    def reader_copy(self) -> CollectionCopy:
+        """The collection now, for a reader that searches it without the caller's lock (`CollectionCopy.open`).
+
+        Only copies, as `snapshot()`: the vectors and ids (a memcpy each), the BM25 index's pointer copy
+        (`BM25Index.copy`), the fingerprints (a dict copy), so it fits inside the writers' critical section.
+        """
+        ids, vectors = _ids_and_vectors(self.dense, self.dim)
+        return CollectionCopy(self.dim, self.model_name, self.applied_sequence, ids, vectors, self.lexical.copy(),
+                              dict(self.fingerprints))
+
     def save(self, directory: Path, *, applied_sequence: int | None = None) -> None:
         """Snapshot and write in one go (for callers that hold no lock or do not mind holding it)."""
         self.snapshot(applied_sequence).write(Path(directory))
@@ -184,6 +197,34 @@ class Collection:
             self.fingerprints = {int(k): v for k, v in terms["fingerprints"].items()}
         except Exception as e:  # faiss raises RuntimeError, json ValueError, a bad state KeyError
             raise IndexFormatError(f"索引を復元できません（{directory}）: {e}") from e
+
+
+@dataclass(frozen=True, eq=False)
+class CollectionCopy:
+    """A collection's contents at one moment (`Collection.reader_copy`), not yet searchable by FAISS."""
+
+    dim: int
+    model_name: str
+    applied_sequence: int
+    ids: Ids  # FAISS order, matching the rows of `vectors`
+    vectors: Vectors
+    lexical: BM25Index
+    fingerprints: dict[int, str]
+
+    def open(self) -> Collection:
+        """An independent, searchable Collection holding the copy: its FAISS index is built here, off the lock.
+
+        The vectors go in in the original's FAISS order, so searches, ties included, answer as the original
+        did at the moment of the copy. Each call opens a collection of its own (the mutable parts are copied
+        again, cheaply), so the copy itself stays as taken.
+        """
+        collection = Collection(self.dim, self.model_name)
+        if len(self.ids):
+            collection.dense.add_with_ids(self.vectors, self.ids)
+        collection.lexical = self.lexical.copy()
+        collection.fingerprints = dict(self.fingerprints)
+        collection.applied_sequence = self.applied_sequence
+        return collection
 
 
 def _ids_and_vectors(dense: Any, dim: int) -> tuple[Ids, Vectors]:

@@ -266,6 +266,28 @@ class BM25Index:
             segment = self._delta_segment = segment_of(self._delta, len(self._vocab))
         return segment
 
+    # ---- copies ------------------------------------------------------------
+    def copy(self) -> BM25Index:
+        """An independent copy that later writes to this index leave as it is, in O(N + V) pointer copies.
+
+        What writes change in place (the dicts, the tombstone mask) is copied; what they never change (the
+        documents' Counters, the segments, the encoded delta documents) is shared. Scores equal this index's
+        at the moment of the copy. For a long read that must not hold the writers' lock (a report job,
+        `Collection.reader_copy`); the copy never merges by itself.
+        """
+        other = BM25Index(self.k1, self.b, min_delta=self.min_delta, delta_fraction=self.delta_fraction,
+                          auto_merge=False)
+        other._docs = dict(self._docs)
+        other._vocab = dict(self._vocab)
+        other._df = dict(self._df)
+        other._total_length = self._total_length
+        other._main = self._main
+        other._alive = self._alive.copy()
+        other._dead = self._dead
+        other._delta = dict(self._delta)
+        other._delta_segment = self._delta_segment
+        return other
+
     # ---- persistence (the engine's index directory stores this) --------
     def snapshot(self) -> BM25Snapshot:
         """The documents now, by reference (the Counters are never changed in place): O(N) pointer copies."""

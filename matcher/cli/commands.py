@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from .bench import bench_index, bench_need2univ, bench_report_scale, bench_retrieval, bench_similarity
+from .demo_vectors import demo_vectors
 from .match import demo, index, match, needs_for_seed, setup_model
 from .report import report
 
@@ -21,6 +22,7 @@ def build_app() -> typer.Typer:
     app.command("match")(match)
     app.command("needs-for-seed")(needs_for_seed)
     app.command("demo")(demo)
+    app.command("demo-vectors")(demo_vectors)
     app.command("report")(report)
 
     bench_app = typer.Typer(help="ベンチマーク（結果はJSONで出力）", no_args_is_help=True)

@@ -50,9 +50,9 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -98,13 +98,15 @@ _DEFAULT_OPTIONS = ReportOptions()
 
 def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: ReportOptions = _DEFAULT_OPTIONS, *,
                    need_vectors: np.ndarray | None = None, needs: Sequence[Need] | None = None,
-                   progress: Progress | None = None, lock: AbstractContextManager[Any] | None = None) -> Report:
+                   progress: Progress | None = None) -> Report:
     """The whole report for the needs in `scope` (or the given `needs`) against all seeds.
 
     `scope` also gives the report its description (`describe_scope`), the given
     `needs` or not. `need_vectors` (rows in the order of the needs) skips
-    encoding. `lock`, if given, is held while the engine's indexes are read
-    (the API's service lock); encoding happens outside it. Needs are processed
+    encoding. The engine must not change while the report runs: a caller whose
+    engine other threads change passes `engine.reader_copy(their_lock)`, which
+    holds that lock for milliseconds rather than for the whole search (the API's
+    report jobs, so that live matches never wait for a report). Needs are processed
     in chunks of `options.chunk`: search, aggregation and condensing per chunk
     keep memory bounded (only each need's best `KEEP_PER_NEED` partners are kept).
     """
@@ -114,16 +116,15 @@ def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: Rep
     started = time.perf_counter()
     chosen = list(needs) if needs is not None else select_needs(engine, scope)
     candidates = options.candidates or engine.settings.candidates
-    with _stopwatch(timings, "encode_s"):  # outside the lock: encoding is the slow part and touches no index
+    with _stopwatch(timings, "encode_s"):
         vectors = _vectors(engine, chosen, need_vectors, progress)
-    with lock if lock is not None else nullcontext():
-        with _stopwatch(timings, "prepare_s"):
-            table = SeedTable.build(engine)
-            need_regions = [region_of_need(n, engine.prefectures) for n in chosen]
-            need_region_idx = region_indices(need_regions)
-            searcher = _searcher(engine, table, candidates, chosen, vectors, need_regions, need_region_idx, options)
-        keep = max(options.top_partners, options.flow_partners, KEEP_PER_NEED)
-        condensed = _search_and_condense(engine, searcher, table, need_region_idx, keep, progress, timings)
+    with _stopwatch(timings, "prepare_s"):
+        table = SeedTable.build(engine)
+        need_regions = [region_of_need(n, engine.prefectures) for n in chosen]
+        need_region_idx = region_indices(need_regions)
+        searcher = _searcher(engine, table, candidates, chosen, vectors, need_regions, need_region_idx, options)
+    keep = max(options.top_partners, options.flow_partners, KEEP_PER_NEED)
+    condensed = _search_and_condense(engine, searcher, table, need_region_idx, keep, progress, timings)
     progress("集計", 0, 1)
     with _stopwatch(timings, "summarise_s"):
         report = summarise(need_reports(engine.prefectures, table, chosen, need_regions, condensed, options),
