@@ -103,20 +103,24 @@ def legacy_rebuild(docs: dict[int, Counter[str]], k1: float = 1.2, b: float = 0.
 def bench_upserts(collection: Collection, corpus: Corpus, samples: int) -> Figures:
     """One-item updates of existing items: the whole Collection.upsert, then BM25 and FAISS alone."""
     n = len(collection)
-    ids = corpus.rng.integers(0, n, size=3 * samples).tolist()
-    vectors, terms = corpus.vectors(3 * samples), corpus.terms(3 * samples)
-    whole, lexical, dense = [], [], []
+    ids = corpus.rng.integers(0, n, size=4 * samples).tolist()
+    vectors, terms = corpus.vectors(4 * samples), corpus.terms(4 * samples)
+    whole, lexical, dense, before = [], [], [], []
     for k in range(samples):
         whole.append(timed(partial(collection.upsert, [ids[k]], vectors[k:k + 1], [terms[k]], [f"f{k}"])))
     for k in range(samples, 2 * samples):
         lexical.append(timed(partial(collection.lexical.upsert, ids[k], terms[k])))
     for k in range(2 * samples, 3 * samples):
-        dense.append(timed(partial(_replace_vector, collection, ids[k], vectors[k:k + 1])))
-    return {"collection": summary(whole), "bm25_only": summary(lexical), "faiss_only": summary(dense)}
+        one = np.array([ids[k]], dtype=np.int64)
+        dense.append(timed(partial(collection._overwrite_dense, one, vectors[k:k + 1])))
+    for k in range(3 * samples, 4 * samples):
+        before.append(timed(partial(_remove_and_add, collection, ids[k], vectors[k:k + 1])))
+    return {"collection": summary(whole), "bm25_only": summary(lexical), "faiss_only": summary(dense),
+            "faiss_remove_and_add_before": summary(before)}
 
 
-def _replace_vector(collection: Collection, item_id: int, vector: npt.NDArray[np.float32]) -> None:
-    """The FAISS half of Collection.upsert: remove the old vector, add the new one."""
+def _remove_and_add(collection: Collection, item_id: int, vector: npt.NDArray[np.float32]) -> None:
+    """How Collection.upsert replaced a vector before it overwrote in place: FAISS remove (O(N)) + add."""
     one = np.array([item_id], dtype=np.int64)
     collection._remove_dense(one)
     collection.dense.add_with_ids(vector, one)
