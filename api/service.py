@@ -28,7 +28,7 @@ from matcher import records as rec
 from matcher.engine import Engine
 from matcher.lexical import merge_outside_lock
 from matcher.results import MatchResult, NeedHit, SyncReport
-from matcher.text import check_text
+from matcher.text import JapaneseTokenizer, check_text
 
 from . import models as m
 from .access import listed_seeds, seed_is_listed
@@ -101,6 +101,10 @@ class MatchService:
         self.index_dir = Path(index_dir)
         self.start_reports = start_reports
         self.follower: IndexFollower | None = None  # set by the app's start-up (api/main.py)
+        # Writes tokenise their texts with a tagger of their own, before taking the lock: MeCab's tagger is not
+        # re-entrant, so sharing the engine's would make a short match wait ~100 ms behind a 10,000-character
+        # write's tokenising. The follower applies one change at a time, so this one needs no lock of its own.
+        self._write_tokenizer = JapaneseTokenizer()
         # FAISS and the BM25 matrix are not safe under concurrent change; the
         # expensive part (encoding the query) happens outside this lock.
         self._lock = threading.RLock()
@@ -142,9 +146,10 @@ class MatchService:
         # read from the database before taking the lock: no match waits on a query
         org = session.get_one(m.Organisation, seed.organisation_id)
         record = seed_record(seed, session.get_one(m.Researcher, seed.researcher_id), org)
+        terms = self._write_tokenizer.terms(record.text)
         with self._lock:
             self.engine.add_university(university_record(org))
-            self.engine.upsert_seed(record, vector)
+            self.engine.upsert_seed(record, vector, terms)
 
     def seed_removed(self, seed_id: int) -> None:
         """A seed whose row no longer exists (the API withdraws rather than deletes; an admin may delete)."""
@@ -158,8 +163,9 @@ class MatchService:
             return
         org = session.get(m.Organisation, need.organisation_id) if need.organisation_id else None  # before the lock
         record = need_record(need, org)
+        terms = self._write_tokenizer.terms(record.text)
         with self._lock:
-            self.engine.upsert_need(record, vector)
+            self.engine.upsert_need(record, vector, terms)
 
     def need_removed(self, need_id: int) -> None:
         with self._lock:

@@ -150,22 +150,25 @@ class Engine:
         return sync_collection(self.need_index, {n.id: n.text for n in needs}, self.encoder, self.tokenizer, progress,
                                known)
 
-    def upsert_seed(self, seed: Seed, vector: Vector | None = None) -> None:
+    def upsert_seed(self, seed: Seed, vector: Vector | None = None, terms: Sequence[str] | None = None) -> None:
         """Add or replace a seed. `vector` is the passage vector of `seed.text`, where the caller has computed it;
-        without it, an unchanged text keeps the vector the index holds, and a changed one is encoded here."""
+        without it, an unchanged text keeps the vector the index holds, and a changed one is encoded here.
+        `terms`: the text's BM25 terms, where the caller has tokenised it (else it is tokenised here)."""
         self._learn_university(seed)
         self.seeds[seed.id] = seed
-        embed_and_upsert(self.seed_index, {seed.id: seed.text}, self.encoder, self.tokenizer, _given(vector))
+        embed_and_upsert(self.seed_index, {seed.id: seed.text}, self.encoder, self.tokenizer, _given(vector),
+                         None if terms is None else {seed.id: terms})
 
     def delete_seed(self, seed_id: int) -> None:
         if self.seeds.pop(seed_id, None) is None:
             raise NotFoundError("シーズ", seed_id)
         self.seed_index.delete([seed_id])
 
-    def upsert_need(self, need: Need, vector: Vector | None = None) -> None:
-        """Add or replace a need; `vector` as for `upsert_seed`."""
+    def upsert_need(self, need: Need, vector: Vector | None = None, terms: Sequence[str] | None = None) -> None:
+        """Add or replace a need; `vector` and `terms` as for `upsert_seed`."""
         self.needs[need.id] = need
-        embed_and_upsert(self.need_index, {need.id: need.text}, self.encoder, self.tokenizer, _given(vector))
+        embed_and_upsert(self.need_index, {need.id: need.text}, self.encoder, self.tokenizer, _given(vector),
+                         None if terms is None else {need.id: terms})
 
     def delete_need(self, need_id: int) -> None:
         if self.needs.pop(need_id, None) is None:

@@ -156,3 +156,30 @@ def wait_for_job(client, headers, job_id: int) -> dict[str, Any]:
             return job
         time.sleep(0.1)
     raise AssertionError(f"report job {job_id} did not finish")
+
+
+class WatchedTokenizer:
+    """The service's write tokenizer, noting for each call whether the service's lock was free meanwhile."""
+
+    def __init__(self, inner: Any, client: TestClient) -> None:
+        self.inner = inner
+        self.client = client
+        self.lock_free_while_tokenising: list[bool] = []
+
+    def terms(self, text: str) -> list[str]:
+        # asked from another thread: the lock is re-entrant, so this thread would always get it
+        with ThreadPoolExecutor(max_workers=1) as other:
+            self.lock_free_while_tokenising.append(other.submit(lock_is_free, self.client).result())
+        return list(self.inner.terms(text))
+
+
+def test_a_long_write_is_tokenised_outside_the_services_lock(client, actors, monkeypatch):
+    """MeCab on 10,000 characters takes ~100 ms: a short match must not wait behind it."""
+    service = client.app.state.service
+    watched = WatchedTokenizer(service._write_tokenizer, client)
+    monkeypatch.setattr(service, "_write_tokenizer", watched)
+    need = dict(SHORT_NEED, title="長文の取り込み", description=FILLER * 100)
+    assert client.post(f"{API}/needs", json=need, headers=actors.poster).status_code == 201
+    assert watched.lock_free_while_tokenising and all(watched.lock_free_while_tokenising)
+    need_id = max(service.engine.needs)
+    assert service.engine.needs[need_id].title == "長文の取り込み"
