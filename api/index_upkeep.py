@@ -39,7 +39,6 @@ class IndexUpkeep:
         self.every_changes = every_changes
         self.written_at_count = follower.applied_count
         self.written_at_time = time.monotonic()
-        self.snapshots_written = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -62,7 +61,6 @@ class IndexUpkeep:
             self.service.write_snapshot(applied_sequence=self.follower.tracker.floor)
         self.written_at_count = count
         self.written_at_time = time.monotonic()
-        self.snapshots_written += 1
         return True
 
     def start(self) -> None:

@@ -188,19 +188,6 @@ class MatchService:
         for collection in (self.engine.seed_index, self.engine.need_index):
             merge_outside_lock(collection.lexical, self._lock)
 
-    def verify(self, session: Session) -> tuple[SyncReport, SyncReport]:
-        """The full check: ids *and* content fingerprints against the database, repairing what differs.
-
-        Under the lock for its whole run (an O(N) comparison, with stored vectors: nothing to encode in the
-        normal course), so it is for start-up and `matcher-admin verify-index`, not for a request.
-        """
-        universities, seeds, needs = load_records(session)
-        known = known_vectors(session, self.encoder.name)
-        with self._lock:
-            for university in universities:
-                self.engine.add_university(university)
-            return (self.engine.sync_seeds(seeds, known=known), self.engine.sync_needs(needs, known=known))
-
     def reader_copy(self) -> Engine:
         """A copy of the engine for a long read (a report job): the lock is held for the copy alone, milliseconds,
         and the reader then searches the copy while matches and writes go on (`Engine.reader_copy`)."""
