@@ -1,24 +1,34 @@
 """`matcher-admin`: run the server, load the demo corpus, check the index, embed for a new model, and
-create accounts and API tokens."""
+create accounts and API tokens, list and revoke tokens, disable accounts (api/tokens.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from sqlmodel import Session
 
+from . import tokens
 from .auth import issue_token, revoke_token
 from .db import make_engine, migrate
-from .models import Account, Organisation, Researcher, Role
+from .models import Account, Organisation, Researcher, Role, utcnow
 from .settings import get_settings
 
 app = typer.Typer(help="産学官連携マッチング API の管理コマンド", no_args_is_help=True, add_completion=False)
 console = Console()
+JST = ZoneInfo("Asia/Tokyo")
+EXPIRES = typer.Option("--expires-days", min=1, help="有効期限（日数）。省略すると失効させるまで有効")
+
+
+def _expiry(days: int | None) -> datetime | None:
+    return utcnow() + timedelta(days=days) if days is not None else None
 
 
 @contextmanager
@@ -134,6 +144,7 @@ def create_account(
     role: Annotated[Role, typer.Option(help="poster / researcher / coordinator / admin")],
     organisation_id: Annotated[int | None, typer.Option(help="所属組織のID")] = None,
     researcher_id: Annotated[int | None, typer.Option(help="研究者アカウントに結び付ける研究者のID")] = None,
+    expires_days: Annotated[int | None, EXPIRES] = None,
 ) -> None:
     """アカウントを作り、APIトークンを1つ発行して表示する（トークンはこの時だけ表示されます）。"""
     with _session() as session:
@@ -150,26 +161,81 @@ def create_account(
             researcher.account_id = account.id
             session.add(researcher)
         session.commit()
-        token = issue_token(session, account, label="created by matcher-admin")
+        token = issue_token(session, account, label="created by matcher-admin", expires_at=_expiry(expires_days))
         console.print(f"アカウント {account.id}（{role.value}）を作成しました。")
         print(token)
 
 
 @app.command("create-token")
-def create_token(account_id: int, label: str | None = None) -> None:
+def create_token(account_id: int, label: str | None = None,
+                 expires_days: Annotated[int | None, EXPIRES] = None) -> None:
     """既存のアカウントに新しいAPIトークンを発行する。"""
     with _session() as session:
         account = session.get(Account, account_id)
         if account is None:
             raise typer.BadParameter(f"アカウント（ID: {account_id}）が見つかりません。")
-        print(issue_token(session, account, label=label))
+        print(issue_token(session, account, label=label, expires_at=_expiry(expires_days)))
 
 
 @app.command("revoke-token")
-def revoke_token_command(token: str) -> None:
-    """APIトークンを失効させる。"""
+def revoke_token_command(
+    token: Annotated[str | None, typer.Argument(help="失効させるトークンそのもの（--id を使わない場合）")] = None,
+    token_id: Annotated[int | None, typer.Option("--id", help="失効させるトークンのID（list-tokens で表示）")] = None,
+) -> None:
+    """APIトークンを失効させる（ID またはトークンそのもので）。そのトークンでログインした画面のセッションも終わる。"""
+    if (token is None) == (token_id is None):
+        raise typer.BadParameter("トークンそのものか --id のどちらか一方を指定してください。")
     with _session() as session:
-        if not revoke_token(session, token):
+        if token_id is not None:
+            revoked = tokens.revoke_token_id(session, token_id)
+            if revoked is None:
+                console.print(f"[red]トークン（ID: {token_id}）が見つかりません。[/red]")
+                raise typer.Exit(1)
+        elif not revoke_token(session, token or ""):
             console.print("[red]そのトークンは見つからないか、すでに失効しています。[/red]")
             raise typer.Exit(1)
     console.print("トークンを失効させました。")
+
+
+@app.command("list-tokens")
+def list_tokens_command(
+    account_id: Annotated[int | None, typer.Option("--account-id", help="このアカウントのトークンだけ")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力する")] = False,
+) -> None:
+    """APIトークンの一覧（ID・アカウント・ラベル・発行・有効期限・最後の利用・失効）。トークンそのものは表示できません。"""
+    with _session() as session:
+        rows = tokens.list_tokens(session, account_id)
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False, indent=2))
+        return
+    # one line a token (not a table: nothing is cut off in a narrow terminal, and grep finds it)
+    for r in rows:
+        state = "有効" if r.active else ("失効" if r.revoked_at else "無効（期限切れ・停止）")
+        print(f"ID {r.id}\t{state}\t{r.account_name}（アカウント {r.account_id}、{r.role.value}）\t"
+              f"ラベル: {r.label or 'なし'}\t発行: {_day(r.created_at)}\t有効期限: {_day(r.expires_at) or 'なし'}\t"
+              f"最後の利用: {_day(r.last_used_at) or '未使用'}")
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@app.command("disable-account")
+def disable_account_command(account_id: int) -> None:
+    """アカウントを停止する（トークンはすべて使えなくなり、画面のセッションも終わる）。"""
+    _set_disabled(account_id, True)
+    console.print(f"アカウント {account_id} を停止しました。")
+
+
+@app.command("enable-account")
+def enable_account_command(account_id: int) -> None:
+    """停止したアカウントを再び使えるようにする。"""
+    _set_disabled(account_id, False)
+    console.print(f"アカウント {account_id} を再開しました。")
+
+
+def _set_disabled(account_id: int, disabled: bool) -> None:
+    with _session() as session:
+        if tokens.set_disabled(session, account_id, disabled) is None:
+            console.print(f"[red]アカウント（ID: {account_id}）が見つかりません。[/red]")
+            raise typer.Exit(1)

@@ -56,6 +56,11 @@ class RateLimited(ApiError):
         super().__init__(429, "rate_limited", message, headers={"Retry-After": str(max(1, retry_after_s))})
 
 
+def internal_error() -> ApiError:
+    """What a caller learns of a bug: a Japanese sentence; the trace goes to the server's log (api/last_resort.py)."""
+    return ApiError(500, "internal_error", STATUS_MESSAGES[500])
+
+
 def not_found(kind: str, item_id: object) -> ApiError:
     return ApiError(404, "not_found", f"{kind}（ID: {item_id}）が見つかりません。")
 
@@ -66,7 +71,7 @@ def forbidden(message: str = "この操作を行う権限がありません。")
 
 STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                 409: "conflict", 413: "payload_too_large", 422: "validation_error", 429: "rate_limited",
-                503: "not_ready"}
+                500: "internal_error", 503: "not_ready"}
 STATUS_MESSAGES = {
     400: "リクエストが正しくありません。",
     401: "認証が必要です。有効なAPIトークンを Authorization: Bearer で送ってください。",
@@ -75,6 +80,8 @@ STATUS_MESSAGES = {
     405: "このURLではその操作はできません。",
     413: "送信されたデータが大きすぎます。",
     429: "リクエストが多すぎます。しばらく待ってからもう一度お試しください。",
+    500: "サーバーで予期しないエラーが発生しました。しばらくしてからもう一度お試しください。"
+         "続く場合は管理者にお問い合わせください。",
     503: "サービスの準備ができていません。しばらくしてからお試しください。",
 }
 VALIDATION_MESSAGE = "入力内容に誤りがあります。各項目のメッセージを確認してください。"
@@ -159,8 +166,14 @@ def http_error(exc: Exception) -> HttpError:
     raise TypeError(f"no HTTP form for {type(exc).__name__}") from exc
 
 
+def _encodable(text: str) -> str:
+    """A message may quote the input; a lone surrogate in it could not be sent as UTF-8 (a 500 in the 422)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def json_error(error: HttpError) -> JSONResponse:
-    body = ErrorResponse(error=ErrorBody(code=error.code, message=error.message, details=error.details))
+    details = [ErrorDetail(field=_encodable(d.field), message=_encodable(d.message)) for d in error.details]
+    body = ErrorResponse(error=ErrorBody(code=error.code, message=_encodable(error.message), details=details))
     return JSONResponse(status_code=error.status, content=body.model_dump(), headers=error.headers)
 
 

@@ -8,3 +8,6 @@ KEYWORD_MAX_CHARS = 50
 TOP_K_MAX = 50
 PAGE_LIMIT_MAX = 200
 PAGE_LIMIT_DEFAULT = 50
+# Ids in paths and bodies: PostgreSQL's INTEGER holds up to 2^31-1 and SQLite's up to 2^63-1; one bound for both,
+# so a larger id is a Japanese 422 on either, never an OverflowError or "integer out of range" (issue 14)
+ID_MAX = 2**31 - 1

@@ -13,11 +13,14 @@ from sqlmodel import Session
 
 from . import web
 from .db import make_engine, migrate
+from .docs import install_docs
 from .errors import install_error_handlers
+from .last_resort import LastResort
 from .limits_middleware import BodySizeLimit
 from .rate_limits import RateLimits
 from .reports_jobs import ReportQueue, fail_orphans
-from .routes import health, needs, people, reports, seeds
+from .routes import admin, health, needs, people, reports, seeds
+from .security_headers import SecurityHeaders
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -81,21 +84,27 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
         upkeep.stop()
         db.dispose()
 
+    openapi_url = "/openapi.json" if settings.docs_enabled else None  # MATCHER_DOCS_ENABLED=false: no docs at all
     app = FastAPI(title="産学官連携 ニーズ・シーズ マッチング API", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=openapi_url)
     app.state.settings = settings
     app.state.rate_limits = RateLimits(settings)  # per account, in this process (api/rate_limits.py)
     app.state.report_queue = ReportQueue(settings.report_jobs_running, settings.report_jobs_waiting)
     install_error_handlers(app, html_page=web.error_response)  # unknown page addresses get a Japanese page
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(LastResort, html_page=web.error_response)  # outside BodySizeLimit, which raises its own 413
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure is True)  # outermost: on every answer
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(needs.router)
     api.include_router(seeds.router)
     api.include_router(people.router)
     api.include_router(reports.router)
+    api.include_router(admin.router)
     app.include_router(api)
     app.include_router(health.router)
     web.include_pages(app)  # the Japanese web pages
+    if openapi_url is not None:
+        install_docs(app, openapi_url)  # Swagger UI and ReDoc from local assets
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     return app

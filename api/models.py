@@ -24,7 +24,8 @@ from sqlmodel._compat import SQLModelConfig  # the type SQLModel gives model_con
 from matcher.market_areas import MARKET_AREA_CODES
 from matcher.regions import default_prefectures
 
-from .limits import KEYWORD_MAX_CHARS, KEYWORDS_MAX, NAME_MAX_CHARS, TEXT_MAX_CHARS, TITLE_MAX_CHARS
+from .limits import ID_MAX, KEYWORD_MAX_CHARS, KEYWORDS_MAX, NAME_MAX_CHARS, TEXT_MAX_CHARS, TITLE_MAX_CHARS
+from .text_checks import long_text, one_line
 
 MARKET_AREAS = MARKET_AREA_CODES
 
@@ -98,10 +99,16 @@ class Collaboration(StrEnum):
 FORBID = SQLModelConfig(extra="forbid", str_strip_whitespace=True)
 
 
+def prefecture_code_of(value: object) -> str:
+    """The code of a prefecture given by code or name; the Japanese UnknownPrefectureError (a ValueError) if none.
+    Text is checked first: that error quotes the input, and a lone surrogate in a message breaks pydantic."""
+    if isinstance(value, str):
+        one_line(value)
+    return default_prefectures().get(value).code
+
+
 def _check_prefecture(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return default_prefectures().get(value).code  # raises the Japanese UnknownPrefectureError (a ValueError)
+    return None if value is None else prefecture_code_of(value)
 
 
 def _check_market_areas(values: list[str] | None) -> list[str] | None:
@@ -117,6 +124,8 @@ def _check_keywords(values: list[str] | None) -> list[str] | None:
     if values is None:
         return None
     cleaned = [v.strip() for v in values if v and v.strip()]
+    for value in cleaned:
+        one_line(value)
     if len(cleaned) > KEYWORDS_MAX or any(len(v) > KEYWORD_MAX_CHARS for v in cleaned):
         raise ValueError(f"キーワードは{KEYWORDS_MAX}個まで、1つ{KEYWORD_MAX_CHARS}文字以内です。")
     return cleaned
@@ -137,6 +146,8 @@ class OrganisationBase(SQLModel):
 class OrganisationCreate(OrganisationBase):
     model_config = FORBID
     _prefecture = field_validator("prefecture_code", mode="before")(_check_prefecture)
+    _text = field_validator("name", "name_en", "liaison_office", "liaison_url", "liaison_email",
+                            "liaison_phone")(one_line)
 
 
 class Organisation(OrganisationBase, table=True):
@@ -164,6 +175,7 @@ class Account(AccountBase, table=True):
 class AccountPublic(AccountBase):
     id: int
     researcher_id: int | None = None
+    disabled: bool = False
 
 
 class ApiToken(SQLModel, table=True):
@@ -175,6 +187,23 @@ class ApiToken(SQLModel, table=True):
     label: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None  # none: valid until revoked
+    last_used_at: datetime | None = None  # written at most once a minute (api/auth.py)
+
+
+class ApiTokenPublic(SQLModel):
+    """What an admin sees of a token (api/tokens.py): never its hash."""
+
+    id: int
+    account_id: int
+    account_name: str
+    role: Role
+    label: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    active: bool  # neither revoked nor expired, and its account is not disabled
 
 
 # ---- researchers ---------------------------------------------------------
@@ -192,9 +221,13 @@ class ResearcherContact(SQLModel):
     phone_visibility: ContactVisibility = ContactVisibility.private
 
 
+RESEARCHER_TEXT = ("name", "kana", "department", "position", "email", "phone")
+
+
 class ResearcherCreate(ResearcherBase, ResearcherContact):
     model_config = FORBID
-    organisation_id: int
+    organisation_id: int = Field(ge=1, le=ID_MAX)
+    _text = field_validator(*RESEARCHER_TEXT)(one_line)
 
 
 class ResearcherUpdate(SQLModel):
@@ -207,6 +240,7 @@ class ResearcherUpdate(SQLModel):
     phone: str | None = Field(default=None, max_length=40)
     email_visibility: ContactVisibility | None = None
     phone_visibility: ContactVisibility | None = None
+    _text = field_validator(*RESEARCHER_TEXT)(one_line)
 
 
 class Researcher(ResearcherBase, ResearcherContact, table=True):
@@ -241,9 +275,12 @@ class SeedBase(SQLModel):
 
 class SeedCreate(SeedBase):
     model_config = FORBID
-    researcher_id: int | None = None  # researchers omit it (their own); admins name one
+    # researchers omit it (their own); admins name one
+    researcher_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     _keywords = field_validator("keywords")(_check_keywords)
     _areas = field_validator("market_areas")(_check_market_areas)
+    _title = field_validator("title")(one_line)
+    _summary = field_validator("summary")(long_text)
 
 
 class SeedUpdate(SQLModel):
@@ -256,6 +293,8 @@ class SeedUpdate(SQLModel):
     visibility: SeedVisibility | None = None
     _keywords = field_validator("keywords")(_check_keywords)
     _areas = field_validator("market_areas")(_check_market_areas)
+    _title = field_validator("title")(one_line)
+    _summary = field_validator("summary")(long_text)
 
 
 class Seed(SeedBase, table=True):
@@ -292,6 +331,8 @@ class NeedCreate(NeedBase):
     model_config = FORBID
     _prefecture = field_validator("prefecture_code", mode="before")(_check_prefecture)
     _areas = field_validator("market_areas")(_check_market_areas)
+    _title = field_validator("title")(one_line)
+    _description = field_validator("description")(long_text)
 
 
 class NeedUpdate(SQLModel):
@@ -304,6 +345,8 @@ class NeedUpdate(SQLModel):
     visibility: NeedVisibility | None = None
     _prefecture = field_validator("prefecture_code", mode="before")(_check_prefecture)
     _areas = field_validator("market_areas")(_check_market_areas)
+    _title = field_validator("title")(one_line)
+    _description = field_validator("description")(long_text)
 
 
 class Need(NeedBase, table=True):

@@ -51,6 +51,7 @@ from .errors import ApiError, RateLimited, not_found
 from .models import Account, Need, Status, stored_id, utcnow
 from .report_models import JobStatus, ReportJob
 from .schemas import ReportRequest
+from .security_headers import REPORT_FILE_HEADERS
 from .service import MatchService
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ JST = ZoneInfo("Asia/Tokyo")
 ACTIVE: dict[int, threading.Thread] = {}
 _ACTIVE_LOCK = threading.Lock()
 INTERRUPTED = "サーバーの再起動により中断されました。もう一度レポートを作成してください。"
+FAILED = ("レポートの作成に失敗しました。条件を変えてもう一度お試しください。続く場合は、管理者にジョブ番号 {job_id} を"
+          "お知らせください（詳しい原因はサーバーの記録にあります）。")
 DEFAULT_FORMATS = ["html", "xlsx", "csv", "json"]
 QUEUE_FULL = ("レポートの作成が混み合っています（同時に作成 {running} 件・待機 {waiting} 件まで）。"
               "{retry}秒ほど待ってから、もう一度お試しください。")
@@ -144,7 +147,7 @@ def download(data_dir: Path, job: ReportJob, name: str) -> FileResponse:
     suffix = path.suffix.lower()
     disposition = "inline" if suffix in (".html", ".pdf") else "attachment"
     return FileResponse(path, media_type=MEDIA_TYPES.get(suffix, "application/octet-stream"), filename=name,
-                        content_disposition_type=disposition)
+                        content_disposition_type=disposition, headers=REPORT_FILE_HEADERS)  # the API's and the page's
 
 
 def job_dir(data_dir: Path, job_id: int) -> Path:
@@ -225,7 +228,7 @@ def _options(params: dict[str, Any]) -> ReportOptions:
     return ReportOptions(
         top_partners=params.get("top_partners", 5), flow_partners=params.get("flow_partners", 3),
         unmet_threshold=params.get("unmet_threshold", DEFAULT_UNMET_THRESHOLD),
-        assignment_cap=params.get("assignment_cap"), mode=params.get("mode", "dense"))
+        assignment_cap=params.get("assignment_cap"), mode=params.get("mode", "hybrid"))
 
 
 def _summary(report: Report, rendered: RenderResult) -> dict[str, Any]:
@@ -263,10 +266,11 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
                                  csv_encoding=params.get("csv_encoding", "utf-8-sig"), progress=progress)
         _update(db, job_id, status=JobStatus.succeeded.value, stage="完了", files=[p.name for p in rendered.files],
                 summary=_summary(report, rendered), finished_at=utcnow())
-    except Exception as e:  # noqa: BLE001 - any failure becomes a failed job with a reason
+    except Exception:  # noqa: BLE001 - any failure becomes a failed job with a reason
         log.exception("report job %s failed", job_id)
         try:
-            _update(db, job_id, status=JobStatus.failed.value, message=f"レポートの作成に失敗しました: {e}"[:2000],
+            # the reason stays in the log (it may be SQL or a path); the coordinator reads a Japanese sentence
+            _update(db, job_id, status=JobStatus.failed.value, message=FAILED.format(job_id=job_id),
                     finished_at=utcnow())
         except Exception:  # noqa: BLE001
             log.exception("could not record the failure of report job %s", job_id)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from matcher.regions import REGION_ORDER, default_prefectures
+from matcher.regions import REGION_ORDER
 from matcher.reports import DEFAULT_UNMET_THRESHOLD
 
+from . import score_docs as docs
 from .limits import TOP_K_MAX
-from .models import MARKET_AREAS, ResearcherPublic
+from .models import MARKET_AREAS, ResearcherPublic, prefecture_code_of
 
 T = TypeVar("T")
 Region = Literal["北海道", "東北", "関東", "中部", "近畿", "中国", "四国", "九州"]
@@ -47,7 +48,7 @@ class MatchOptions(BaseModel):
     def _codes(cls, values: Any) -> Any:
         if not isinstance(values, list):
             return values
-        return [default_prefectures().get(v).code for v in values]
+        return [prefecture_code_of(v) for v in values]
 
 
 class PrefectureOut(BaseModel):
@@ -57,9 +58,9 @@ class PrefectureOut(BaseModel):
 
 
 class Span(BaseModel):
-    start: int
-    end: int
-    term: str
+    start: int = Field(description=docs.SPAN_START)
+    end: int = Field(description=docs.SPAN_END)
+    term: str = Field(description=docs.SPAN_TERM)
 
 
 class Contact(BaseModel):
@@ -73,11 +74,11 @@ class SeedHitOut(BaseModel):
     seed_id: int
     title: str
     text: str
-    score: float
-    similarity: float
-    bm25: float
-    shared_terms: list[str]
-    highlights: list[Span]
+    score: float = Field(description=docs.SEED_SCORE)
+    similarity: float = Field(description=docs.SIMILARITY)
+    bm25: float = Field(description=docs.BM25)
+    shared_terms: list[str] = Field(description=docs.SEED_TERMS)
+    highlights: list[Span] = Field(description=docs.SEED_HIGHLIGHTS)
     market_areas: list[str]
     readiness: str | None
     researcher: ResearcherPublic | None
@@ -93,19 +94,19 @@ class PartnerOut(BaseModel):
     region: str | None
     cross_region: bool | None
     distance_km: float | None
-    score: float
-    similarity: float
-    shared_terms: list[str]
-    explanation: str
+    score: float = Field(description=docs.PARTNER_SCORE)
+    similarity: float = Field(description=docs.PARTNER_SIMILARITY)
+    shared_terms: list[str] = Field(description=docs.PARTNER_TERMS)
+    explanation: str = Field(description=docs.EXPLANATION)
     promoted_for_cross_region: bool
     contact: Contact | None
-    seeds: list[SeedHitOut]
+    seeds: list[SeedHitOut] = Field(description=docs.PARTNER_SEEDS)
 
 
 class NeedEcho(BaseModel):
     text: str
     prefecture: PrefectureOut | None
-    highlights: list[Span]
+    highlights: list[Span] = Field(description=docs.NEED_HIGHLIGHTS)
 
 
 class MatchOut(BaseModel):
@@ -116,7 +117,7 @@ class MatchOut(BaseModel):
     partners: list[PartnerOut]
     best_in_region: PartnerOut | None
     cross_region_count: int
-    gain_over_local: float | None
+    gain_over_local: float | None = Field(description=docs.GAIN)
 
 
 class NeedHitOut(BaseModel):
@@ -124,9 +125,9 @@ class NeedHitOut(BaseModel):
     title: str
     prefecture_code: str | None
     poster: dict[str, Any]
-    score: float
-    similarity: float
-    shared_terms: list[str]
+    score: float = Field(description=docs.NEED_SCORE)
+    similarity: float = Field(description=docs.SIMILARITY)
+    shared_terms: list[str] = Field(description=docs.NEED_TERMS)
     cross_region: bool | None
     distance_km: float | None
 
@@ -138,6 +139,9 @@ class Health(BaseModel):
 
 # ---- batch reports (issue 5) ---------------------------------------------------------------------
 Format = Literal["html", "xlsx", "csv", "pdf", "json"]
+# the period a report may ask for: wide, but bounded, so that no date reaches the database out of its range
+PERIOD_FIRST, PERIOD_LAST = date(2000, 1, 1), date(2999, 12, 31)
+PERIOD_BACKWARDS = "終了日は開始日より後の日付にしてください（終了日の前日までが対象です）。"
 
 
 def _default_formats() -> list[Format]:
@@ -150,8 +154,10 @@ class ReportRequest(BaseModel):
     regions: list[str] = Field(default_factory=list, max_length=8, description="地域ブロック（北海道〜九州）")
     prefectures: list[str] = Field(default_factory=list, max_length=47, description="都道府県（コードまたは名称）")
     market_areas: list[str] = Field(default_factory=list, max_length=9, description="市場領域 M1〜M9")
-    since: date | None = Field(default=None, description="この日以降に登録されたニーズ")
-    until: date | None = Field(default=None, description="この日より前に登録されたニーズ")
+    since: date | None = Field(default=None, ge=PERIOD_FIRST, le=PERIOD_LAST,
+                               description="この日以降に登録されたニーズ")
+    until: date | None = Field(default=None, ge=PERIOD_FIRST, le=PERIOD_LAST,
+                               description="この日より前に登録されたニーズ")
     formats: list[Format] = Field(default_factory=_default_formats, min_length=1, max_length=5)
     top_partners: int = Field(default=5, ge=1, le=20)
     flow_partners: int = Field(default=3, ge=1, le=20)
@@ -160,7 +166,16 @@ class ReportRequest(BaseModel):
     assignment_cap: int | None = Field(default=None, ge=1, le=10_000,
                                        description="上限付き割り当て: 1大学あたりのニーズ数")
     csv_encoding: Literal["utf-8-sig", "cp932"] = "utf-8-sig"
-    mode: Literal["dense", "hybrid"] = "dense"
+    mode: Literal["hybrid", "dense"] = Field(
+        default="hybrid", description="hybrid: 照合（match）と同じスコア（既定）／dense: 埋め込みのみ（比較用）")
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, value: date | None, info: ValidationInfo) -> date | None:
+        since = info.data.get("since")
+        if value is not None and since is not None and value <= since:
+            raise ValueError(PERIOD_BACKWARDS)
+        return value
 
     @field_validator("regions")
     @classmethod
@@ -173,7 +188,7 @@ class ReportRequest(BaseModel):
     @field_validator("prefectures")
     @classmethod
     def _prefectures(cls, values: list[str]) -> list[str]:
-        return [default_prefectures().get(v).code for v in values]
+        return [prefecture_code_of(v) for v in values]
 
     @field_validator("market_areas")
     @classmethod

@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     report_jobs_running: int = Field(default=1, ge=1)
     report_jobs_waiting: int = Field(default=4, ge=0)
 
+    # Web sessions (api/sessions.py), enforced by the server: ended after this long without a request, and this
+    # long after sign-in whatever happens
+    session_idle_timeout_s: int = Field(default=2 * 3600, ge=60)
+    session_max_age_s: int = Field(default=8 * 3600, ge=60)
+    # the cookie's Secure flag: unset = only when the request came over https; true behind a TLS-terminating
+    # proxy that forwards plain http (the browser still sees https); also turns on Strict-Transport-Security
+    cookie_secure: bool | None = None
+    # /docs, /redoc and /openapi.json (served from local assets); false in production hides them
+    docs_enabled: bool = True
+    # how long the first answer to a request with an Idempotency-Key is kept for its retries (api/idempotency.py)
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:

@@ -4,18 +4,17 @@
     retrieval DIR                  BEIR layout (corpus.jsonl, queries.jsonl, qrels.tsv)
                                    → R@1, R@10, MRR@10, nDCG@10 for dense, BM25 and hybrid
     need2univ QUERIES_DIR SEEDS    needs → universities, seeds indexed with `institution` as the
-                                   university → nDCG@10, R@10 for the engine and for popularity
+                                   university → nDCG@10, R@10 for every fixed rule, popularity and the
+                                   learned ranker, as mean ± std over folds grouped by project
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,11 @@ import numpy as np
 from .embed import TextEncoder, Vectors
 from .engine import Engine, EngineSettings
 from .index import Collection, fingerprint
-from .rank import AGGREGATIONS, DEFAULT_DENSE_WEIGHT
+from .metrics import Metric, mrr_at, ndcg_at, recall_at
+from .rank import DEFAULT_DENSE_WEIGHT
+from .ranker.cv import DEFAULT_FOLDS, cross_validate
+from .ranker.dataset import JudgedSet, judged_need
+from .ranker.decision import decide
 from .records import Seed
 from .search import hybrid_search
 from .text import default_tokenizer
@@ -52,28 +55,7 @@ def read_qrels(path: Path) -> Qrels:
     return qrels
 
 
-# ---- metrics ------------------------------------------------------------
-def recall_at(ranked: Sequence[str], relevant: dict[str, float], k: int) -> float:
-    return len(set(ranked[:k]) & set(relevant)) / len(relevant)
-
-
-def mrr_at(ranked: Sequence[str], relevant: dict[str, float], k: int) -> float:
-    for i, doc in enumerate(ranked[:k]):
-        if doc in relevant:
-            return 1.0 / (i + 1)
-    return 0.0
-
-
-def ndcg_at(ranked: Sequence[str], relevant: dict[str, float], k: int) -> float:
-    gains = [relevant.get(doc, 0.0) for doc in ranked[:k]]
-    dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
-    ideal = sorted(relevant.values(), reverse=True)[:k]
-    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / idcg if idcg else 0.0
-
-
-Metric = Callable[[Sequence[str], dict[str, float], int], float]
-
+# ---- metrics (matcher/metrics.py) ---------------------------------------
 
 def ranking_metrics(runs: dict[str, list[str]], qrels: Qrels) -> dict[str, float]:
     judged = [q for q in runs if q in qrels]
@@ -185,19 +167,21 @@ def load_kaken_seeds(path: Path) -> list[Seed]:
     return seeds
 
 
-def need2univ(queries_dir: Path, seeds_path: Path, encoder: TextEncoder, *, cache_dir: Path | None = None,
-              settings: EngineSettings | None = None, progress: Progress = None) -> Figures:
+def judged_set(queries_dir: Path, seeds_path: Path, encoder: TextEncoder, *, cache_dir: Path | None = None,
+               settings: EngineSettings | None = None, progress: Progress = None) -> JudgedSet:
+    """Index the seeds (vectors from the cache where known), search each need once, and judge its partners."""
     queries_dir, seeds_path = Path(queries_dir), Path(seeds_path)
     queries = read_jsonl(queries_dir / "queries.jsonl")
     qrels = read_qrels(queries_dir / "qrels.tsv")
     seeds = load_kaken_seeds(seeds_path)
     settings = settings or EngineSettings()
+    name = queries_dir.name
 
     started = time.perf_counter()
 
     def report(done: int, total: int) -> None:
         if progress:
-            progress("シーズの索引", done, total)
+            progress(f"{name}: シーズの索引", done, total)
 
     cache = PassageCache(encoder, Path(cache_dir) / f"passages-{encoder.name}.npz") if cache_dir else None
     engine = Engine(cache or encoder, settings=settings)
@@ -207,25 +191,59 @@ def need2univ(queries_dir: Path, seeds_path: Path, encoder: TextEncoder, *, cach
         if cache is not None:
             cache.save()
     index_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     vectors = encoder.encode_queries([q["text"] for q in queries])
+    seed_counts = Counter(s.university for s in seeds)
+    needs = []
+    for i, (q, vector) in enumerate(zip(queries, vectors, strict=True)):
+        query_id = str(q["_id"])
+        if query_id not in qrels:
+            continue  # an unjudged need tells nothing about any method
+        # the engine's own search (Engine.match with no prefecture): same candidates, same normalisation
+        found = hybrid_search(engine.seed_index, vector, engine.tokenizer.terms(q["text"]),
+                              candidates=settings.candidates, dense_weight=settings.dense_weight)
+        needs.append(judged_need(query_id, str(q.get("project") or query_id), found, engine.seeds, seed_counts,
+                                 qrels[query_id]))
+        if progress:
+            progress(f"{name}: 検索と特徴量", i + 1, len(queries))
+    info: Figures = {"queries_dir": str(queries_dir), "seeds": str(seeds_path), "seed_count": len(seeds),
+                     "universities": len(seed_counts), "needs": len(needs), "index_seconds": round(index_seconds, 1),
+                     "search_seconds": round(time.perf_counter() - started, 1)}
+    return JudgedSet(name, needs, [u for u, _ in seed_counts.most_common()], info)
 
-    popularity = [name for name, _ in Counter(s.university for s in seeds).most_common()]
-    runs_by_method: dict[str, dict[str, list[str]]] = {}
-    for method in AGGREGATIONS:
-        engine.settings = replace(settings, aggregation=method)
-        runs = {}
-        for i, (q, vector) in enumerate(zip(queries, vectors, strict=True)):
-            result = engine.match(q["text"], top_k=10, level="university", query_vector=vector)
-            runs[str(q["_id"])] = [p.university.name for p in result.partners]
-            if progress:
-                progress(f"集約 {method}", i + 1, len(queries))
-        runs_by_method[method] = runs
-    engine.settings = settings
 
-    return {
-        "task": "need2univ", "queries_dir": str(queries_dir), "seeds": str(seeds_path),
-        "seed_count": len(seeds), "universities": len(popularity), "index_seconds": round(index_seconds, 1),
-        "engine": {"aggregation": settings.aggregation, **ranking_metrics(runs_by_method[settings.aggregation], qrels)},
-        "popularity": ranking_metrics({str(q["_id"]): popularity[:10] for q in queries}, qrels),
-        "by_aggregation": {m: ranking_metrics(r, qrels) for m, r in runs_by_method.items()},
-    }
+def single_split(judged: JudgedSet, aggregation: str) -> Figures:
+    """The figures over all needs of a set at once (no folds): fixed rules and popularity only, since a
+    learned ranker scored on the needs it was trained on would say nothing."""
+    qrels = {n.query_id: dict(n.relevant) for n in judged.needs}
+    by_rule = {rule: ranking_metrics({n.query_id: n.rules[rule] for n in judged.needs}, qrels)
+               for rule in judged.needs[0].rules} if judged.needs else {}
+    return {**judged.info,
+            "engine": {"aggregation": aggregation, **by_rule.get(aggregation, {})},
+            "popularity": ranking_metrics({n.query_id: judged.popularity[:10] for n in judged.needs}, qrels),
+            "by_aggregation": by_rule}
+
+
+def need2univ(queries_dir: Path, seeds_path: Path, encoder: TextEncoder, *,
+              notop10: tuple[Path, Path] | None = None, folds: int = DEFAULT_FOLDS, cache_dir: Path | None = None,
+              settings: EngineSettings | None = None, progress: Progress = None) -> Figures:
+    """Needs → universities: every fixed rule, popularity and the learned ranker, cross-validated over `folds`
+    folds grouped by project (rankers trained on the first set's other folds).
+
+    `notop10`: (queries, seeds) of the same needs without the largest universities; with it, the figures
+    of both sets come from the same folds and the decision on the default ranking is made and printed.
+    """
+    settings = settings or EngineSettings()
+    sets = [judged_set(queries_dir, seeds_path, encoder, cache_dir=cache_dir, settings=settings, progress=progress)]
+    if notop10 is not None:
+        sets.append(judged_set(*notop10, encoder, cache_dir=cache_dir, settings=settings, progress=progress))
+    if len(sets) == 2 and sets[0].name == sets[1].name:
+        sets[1].name += "-2"
+    started = time.perf_counter()
+    cv = cross_validate({s.name: s.needs for s in sets}, {s.name: s.popularity for s in sets},
+                        train_on=sets[0].name, k=folds)
+    result: Figures = {"task": "need2univ", "sets": {s.name: single_split(s, settings.aggregation) for s in sets},
+                       "cv": cv.to_json(), "cv_seconds": round(time.perf_counter() - started, 1)}
+    if len(sets) == 2:
+        result["decision"] = decide(cv.figures, full=sets[0].name, sizeless=sets[1].name).to_json()
+    return result

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from .embed import TextEncoder
 from .errors import InvalidInputError, NotFoundError
-from .explain import Explainer, spans
+from .explain import Explainer
 from .filters import Filter, both, ids_where, negation, not_confidential
 from .index import Collection
 from .index_sync import KnownVectors, ProgressCallback, Vector, embed_and_upsert, saved_or_empty, sync_collection
@@ -41,7 +41,7 @@ from .records import Need, Seed, University
 from .regions import Prefecture, PrefectureTable, default_prefectures
 from .results import MatchResult, NeedHit, Partner, SyncReport
 from .search import DEFAULT_CANDIDATES, Candidates, hybrid_search
-from .text import JapaneseTokenizer, check_text, default_tokenizer
+from .text import JapaneseTokenizer, Token, check_text, default_tokenizer
 
 SCOPES = ("all", "cross-region", "in-region")
 
@@ -66,6 +66,15 @@ class EngineSettings:
     max_text_chars: int = 20_000
     max_top_k: int = 50
     seeds_per_partner: int = 3
+    # A partner lists its next seeds only when their fused score is at least this share of its best seed's.
+    # On the demo (121 needs × 10 partners, 2,420 second and third seeds), a seed unrelated to the need sits at
+    # the dense-only baseline, fused 0.25–0.35, while a partner's matching seed scores 0.5–1.0: under the CNF
+    # car-part need, 京都大学's CNF seed scores 0.72 and its two unrelated ones 0.27 and 0.26 (0.38 and 0.36 of
+    # it); under the Kyoto tourism need, 宮城大学 and 公立はこだて未来大学 list their tourism seed alone (the
+    # next at 0.29 and 0.52 of it), APU its two tourism seeds (0.85; a third at 0.70 is left out). 0.75 keeps
+    # 35% of the second and third seeds (partners list 1 seed: 640, 2: 283, 3: 287 of 1,210). A weak partner
+    # (best seed near the baseline) keeps near-baseline seeds, but its band (関連あり) already says it is weak.
+    seed_floor: float = 0.75
     shared_terms_shown: int = 8
 
 
@@ -218,7 +227,7 @@ class Engine:
                                         window=self.settings.cross_window, tolerance=self.settings.cross_tolerance)
         else:
             shown = ranked[:top_k]
-        explainer = self._explainer(query_terms, need_pref, self.seed_index)
+        explainer = self._explainer(query_tokens, need_pref, self.seed_index)
         partners = [explainer.partner(r, level, groups[r.key]) for r in shown]
 
         best_local = None
@@ -226,7 +235,7 @@ class Engine:
             local = found if scope == "in-region" else search_within(both(in_region, seed_filter))
             best_local = self._best_partner(local, level, need_pref, explainer)
 
-        need_spans = spans(query_tokens, {t for p in partners for t in p.shared_terms})
+        need_spans = explainer.need_spans(partners)
         return MatchResult(text=text, prefecture=need_pref, scope=scope, level=level, partners=partners,
                            best_in_region=best_local, need_spans=need_spans, query_terms=query_terms)
 
@@ -254,13 +263,14 @@ class Engine:
         text = check_text(text, field="シーズの本文", max_chars=self.settings.max_text_chars)
         self._check_options(top_k, "seed", "all")
         seed_pref = self._prefecture(prefecture)
-        terms = self.tokenizer.terms(text)
+        tokens = self.tokenizer.tokens(text)
+        terms = [t.term for t in tokens]
         vector = self.encoder.encode_queries([text])[0] if query_vector is None else query_vector
         visible = both(None if include_confidential else not_confidential, need_filter)
         allowed = None if visible is None else ids_where(self.needs, visible)
         found = hybrid_search(self.need_index, vector, terms, candidates=self.settings.candidates,
                               allowed=allowed, dense_weight=self.settings.dense_weight).top(top_k)
-        explainer = self._explainer(terms, seed_pref, self.need_index)
+        explainer = self._explainer(tokens, seed_pref, self.need_index)
         return [explainer.need_hit(self.needs[need_id], score, similarity)
                 for need_id, score, similarity, _ in found.rows()]
 
@@ -313,8 +323,9 @@ class Engine:
         ranked, groups = self._rank(found, level, need_pref)
         return explainer.partner(ranked[0], level, groups[ranked[0].key]) if ranked else None
 
-    def _explainer(self, query_terms: Iterable[str], place: Prefecture | None, collection: Collection) -> Explainer:
-        return Explainer(frozenset(query_terms), place, collection.lexical, self.tokenizer, self.prefectures,
+    def _explainer(self, query_tokens: Sequence[Token], place: Prefecture | None,
+                   collection: Collection) -> Explainer:
+        return Explainer(query_tokens, place, collection.lexical, self.tokenizer, self.prefectures,
                          self.universities, min_shared_idf=self.settings.min_shared_idf,
                          shared_terms_shown=self.settings.shared_terms_shown,
-                         seeds_per_partner=self.settings.seeds_per_partner)
+                         seeds_per_partner=self.settings.seeds_per_partner, seed_floor=self.settings.seed_floor)

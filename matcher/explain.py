@@ -7,9 +7,12 @@ that scoring can be read (and changed) without the display rules in the way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 
+from .domain_terms import display_stop_terms
+from .explain_terms import Weights, explainable, ranked, shown, spans, summed, surfaces
 from .lexical import BM25Index
 from .rank import Ranked, SeedScore
 from .records import Need, Seed, University
@@ -22,10 +25,12 @@ from .text import JapaneseTokenizer, Token
 class Explainer:
     """The results of one query over one index, each with its evidence.
 
-    The engine makes one per query, from its settings of the moment.
+    The engine makes one per query, from its settings of the moment. Shared terms are chosen as
+    explain_terms.py says: matched by lemma, ranked by their part of the BM25 score, shown in each text's
+    own words (the query's words for a partner, the seed's in a seed, the need's in a need).
     """
 
-    query_terms: frozenset[str]
+    query_tokens: Sequence[Token]
     place: Prefecture | None  # of the query (the need's prefecture, or the seed's); None where unknown
     lexical: BM25Index  # of the index searched: shared terms are looked up there
     tokenizer: JapaneseTokenizer
@@ -34,6 +39,20 @@ class Explainer:
     min_shared_idf: float
     shared_terms_shown: int
     seeds_per_partner: int
+    seed_floor: float = 0.0  # a partner lists a seed whose fused score is at least this share of its best's
+    stop: frozenset[str] = field(default_factory=display_stop_terms)
+
+    @cached_property
+    def query_terms(self) -> frozenset[str]:
+        return frozenset(t.term for t in self.query_tokens)
+
+    @cached_property
+    def query_explainable(self) -> frozenset[str]:
+        return explainable(self.query_tokens, self.stop)
+
+    @cached_property
+    def query_surfaces(self) -> dict[str, str]:
+        return surfaces(self.query_tokens)
 
     def partner(self, ranked: Ranked, level: str, scores: Sequence[SeedScore]) -> Partner:
         """A ranked partner with its best seeds (`scores`, best first), place and distance."""
@@ -43,29 +62,49 @@ class Explainer:
         code = first.prefecture_code if level == "seed" else university.prefecture_code or first.prefecture_code
         pref = self.prefectures.get(code) if code else None
         cross, distance = relation(self.place, pref, self.prefectures)
-        seed_hits = [self.seed_hit(s) for s in scores[: self.seeds_per_partner]]
+        seed_hits = [self.seed_hit(s) for s in listed_seeds(scores, self.seeds_per_partner, self.seed_floor)]
+        weights = shown(summed(h.term_weights for h in seed_hits), self.query_tokens, self.shared_terms_shown)
         return Partner(
             level=level, key=ranked.key, name=partner_name(level, first, university), university=university,
             researcher=first.researcher if level != "university" else None,
             prefecture=pref, region=pref.region if pref else None, cross_region=cross, distance_km=distance,
             score=ranked.score, similarity=max(h.similarity for h in seed_hits), seeds=seed_hits,
-            shared_terms=merged_terms((h.shared_terms for h in seed_hits), self.shared_terms_shown),
-            promoted=ranked.promoted,
+            shared_terms=[self.query_surfaces[t] for t in weights], promoted=ranked.promoted, term_weights=weights,
         )
 
     def seed_hit(self, scored: SeedScore) -> SeedHit:
-        shared = self.shared_terms(scored.seed.id)
-        highlights = spans(self.tokenizer.tokens(scored.seed.text), set(shared))
-        return SeedHit(scored.seed, scored.fused, scored.dense, scored.lexical, shared, highlights)
+        tokens = self.tokenizer.tokens(scored.seed.text)
+        weights = self._weights(scored.seed.id, tokens)
+        terms = shown(weights, tokens, self.shared_terms_shown)
+        where = surfaces(tokens)
+        return SeedHit(scored.seed, scored.fused, scored.dense, scored.lexical, [where[t] for t in terms],
+                       spans(tokens, set(terms)), weights)
 
     def need_hit(self, need: Need, score: float, similarity: float) -> NeedHit:
         pref = self.prefectures.get(need.prefecture_code) if need.prefecture_code else None
         cross, distance = relation(self.place, pref, self.prefectures)
-        return NeedHit(need, score, similarity, self.shared_terms(need.id), cross, distance)
+        tokens = self.tokenizer.tokens(need.text)
+        terms = shown(self._weights(need.id, tokens), tokens, self.shared_terms_shown)
+        where = surfaces(tokens)
+        return NeedHit(need, score, similarity, [where[t] for t in terms], cross, distance)
 
-    def shared_terms(self, item_id: int) -> list[str]:
-        return shared_terms(self.query_terms, self.lexical, item_id, min_idf=self.min_shared_idf,
-                            limit=self.shared_terms_shown)
+    def need_spans(self, partners: Sequence[Partner]) -> list[Span]:
+        """Where the query text shows the terms that carried the partners shown, the best few over them all."""
+        weights = shown(summed(p.term_weights for p in partners), self.query_tokens, self.shared_terms_shown)
+        return spans(self.query_tokens, set(weights))
+
+    def _weights(self, item_id: int, tokens: Sequence[Token]) -> Weights:
+        """The shared terms explainable in both texts, above the idf floor, by their part of the BM25 score."""
+        allowed = self.query_explainable & explainable(tokens, self.stop)
+        return ranked(self.lexical.term_weights(self.query_terms, item_id), allowed, self.lexical.idf,
+                      self.min_shared_idf)
+
+
+def listed_seeds(scores: Sequence[SeedScore], most: int, floor: float) -> list[SeedScore]:
+    """A partner's seeds to list: its best (always), then those of the next `most` − 1 whose fused score is at
+    least `floor` × the best's; an unrelated seed of a partner that has one strong seed stays out."""
+    best = scores[0].fused
+    return [scores[0], *(s for s in scores[1:most] if s.fused >= floor * best)]
 
 
 def partner_name(level: str, first: Seed, university: University) -> str:
@@ -75,42 +114,6 @@ def partner_name(level: str, first: Seed, university: University) -> str:
     if level == "researcher":
         return f"{first.researcher.name}（{university.name}）" if first.researcher else university.name
     return first.title
-
-
-def telling(term: str) -> bool:
-    """A term worth showing as a reason: not a bare number, not a lone ASCII letter."""
-    return not term.replace(".", "").isdigit() and not (term.isascii() and len(term) <= 1)
-
-
-def shared_terms(query_terms: Iterable[str], lexical: BM25Index, item_id: int, *, min_idf: float,
-                 limit: int) -> list[str]:
-    """Terms the query shares with an item, most telling (highest idf) first.
-
-    Common words (idf below `min_idf`) are left out: they are shared by so many
-    items that they explain nothing.
-    """
-    doc_terms = lexical.terms_of(item_id)
-    weighted = [(t, lexical.idf(t)) for t in query_terms if t in doc_terms and telling(t)]
-    weighted = [(t, idf) for t, idf in weighted if idf >= min_idf]
-    weighted.sort(key=lambda tw: (-tw[1], tw[0]))
-    return [t for t, _ in weighted[:limit]]
-
-
-def merged_terms(term_lists: Iterable[Sequence[str]], limit: int) -> list[str]:
-    """The terms of several lists, each once, in the order first seen (a partner's terms over its seeds)."""
-    merged = dict.fromkeys(t for terms in term_lists for t in terms)
-    return list(merged)[:limit]
-
-
-def spans(tokens: Sequence[Token], terms: set[str]) -> list[Span]:
-    """Non-overlapping spans of the tokens whose term is in `terms` (longest first at a position)."""
-    found: list[Span] = []
-    last_end = -1
-    for token in sorted(tokens, key=lambda t: (t.start, -(t.end - t.start))):
-        if token.term in terms and token.start >= last_end:
-            found.append(Span(token.start, token.end, token.term))
-            last_end = token.end
-    return found
 
 
 def relation(a: Prefecture | None, b: Prefecture | None,

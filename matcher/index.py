@@ -21,7 +21,6 @@ is `snapshot()` (a quick copy, under the caller's lock) then
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from .index_snapshot import (
     applied_sequence_of,
     check_checksums,
     check_config,
+    decode_terms,
     read_files,
 )
 from .lexical import BM25Index, DocIds, Ids
@@ -231,10 +231,9 @@ class Collection:
                 raise TypeError(f"expected an IndexIDMap2, found {type(dense).__name__}")
             self.dense = dense
             self._rows = None
-            terms = json.loads(terms_bytes)
-            self.lexical = BM25Index.from_state(terms["bm25"])
-            self.fingerprints = {int(k): v for k, v in terms["fingerprints"].items()}
-        except Exception as e:  # faiss raises RuntimeError, json ValueError, a bad state KeyError
+            state, self.fingerprints = decode_terms(terms_bytes)
+            self.lexical = BM25Index.from_state(state)
+        except Exception as e:  # faiss raises RuntimeError, numpy and json ValueError, a missing array KeyError
             raise IndexFormatError(f"索引を復元できません（{directory}）: {e}") from e
 
 

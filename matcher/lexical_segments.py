@@ -48,12 +48,22 @@ class EncodedDoc:
 
 @dataclass(frozen=True, eq=False)
 class Segment:
-    """Documents as rows of a (rows × terms) CSC matrix of raw counts; CSC because a query reads columns."""
+    """Documents as rows of a (rows × terms) matrix of raw counts, held twice: CSC because a query reads
+    columns, CSR because a write that replaces or deletes a document reads its row (to take it out of the
+    whole index's statistics). Both are built off the lock, with the segment; the segment is the only copy
+    of its documents' terms (the index keeps no per-document dicts: 10^5 of them cost seconds to load and
+    hundreds of MB)."""
 
     row_ids: Ids
     counts: sparse.csc_matrix
+    rows: sparse.csr_matrix
     lengths: Floats
     row_of: dict[int, int] = field(repr=False)
+
+    def row(self, row: int) -> tuple[Ids, Floats]:
+        """(term ids, counts) of one row."""
+        start, stop = self.rows.indptr[row], self.rows.indptr[row + 1]
+        return self.rows.indices[start:stop].astype(np.int64), self.rows.data[start:stop]
 
     @property
     def n_terms(self) -> int:
@@ -111,6 +121,13 @@ def build_merged(main: Segment, alive: Mask, delta: Mapping[int, EncodedDoc], n_
 
 
 def _segment(row_ids: Ids, rows: Ids, cols: Ids, data: Floats, lengths: Floats, n_terms: int) -> Segment:
-    counts = sparse.csc_matrix((data, (rows, cols)), shape=(len(row_ids), n_terms))
+    by_row = sparse.csr_matrix((data, (rows, cols)), shape=(len(row_ids), n_terms))
+    return segment_of_rows(row_ids, by_row, lengths)
+
+
+def segment_of_rows(row_ids: Ids, by_row: sparse.csr_matrix, lengths: Floats) -> Segment:
+    """A segment over a CSR matrix of raw counts whose row k is document row_ids[k] (a loaded snapshot's form)."""
+    by_row.sum_duplicates()
+    by_row.sort_indices()
     row_of = dict(zip(row_ids.tolist(), range(len(row_ids)), strict=True))
-    return Segment(row_ids, counts, lengths, row_of)
+    return Segment(row_ids, by_row.tocsc(), by_row, lengths, row_of)

@@ -4,11 +4,18 @@ aggregating their scores, and the cross-region guarantee.
 Every scoring rule lives here, as pure functions over plain data: the engine
 supplies the scores and the seed records, and the explanations shown beside a
 score are built apart, in explain.py.
+
+There is one implementation of fusion and one of aggregation, and both paths
+call them: `engine.match` one query at a time (`fuse` with a query's `Bounds`,
+`rank_partners`), the batch report many queries at once (`fuse_scores` with one
+pair of bounds per candidate, `aggregate_entries` over every (need, partner)
+group of a chunk). Called for one query, the batch functions compute the same
+numbers in the same order, so the page, the API and the report agree to the
+last bit, not merely to a tolerance (tests/test_reports_agree.py).
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -43,74 +50,148 @@ class Bounds:
         return cls(float(scores.min()), float(scores.max()))
 
     def normalise(self, scores: np.ndarray) -> np.ndarray:
-        span = self.high - self.low
-        if span <= 1e-12:
-            # all candidates tie: a positive score carries full weight, none carries none
-            return (scores > 0).astype(np.float32) if self.high > 0 else np.zeros_like(scores, dtype=np.float32)
-        return np.clip((scores - self.low) / span, 0.0, 1.0).astype(np.float32)
+        return normalise(scores, self.low, self.high)
+
+
+def normalise(scores: np.ndarray, low: float | np.ndarray, high: float | np.ndarray) -> np.ndarray:
+    """Min–max normalisation to [0, 1] (float32), with `low`/`high` one pair for all or one pair per score.
+
+    The arithmetic is that of a scalar bound applied to float32 scores (the bound rounded to float32, the
+    subtraction and division in float32), whether the bounds come as numbers or as arrays, so a query
+    normalised alone and in a batch gives the same bits.
+    """
+    scores = np.asarray(scores)
+    work = scores.dtype if scores.dtype.kind == "f" else np.dtype(np.float64)
+    low_a, high_a = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    span = high_a - low_a
+    tied = span <= 1e-12
+    safe = np.where(tied, 1.0, span)  # a tied query's own rule applies below; this only avoids dividing by 0
+    out: np.ndarray = np.clip((scores - low_a.astype(work)) / safe.astype(work), 0.0, 1.0).astype(np.float32)
+    if np.any(tied):
+        # all candidates tie: a positive score carries full weight, none carries none
+        flat = ((scores > 0) & (high_a > 0)).astype(np.float32)
+        out = np.where(tied, flat, out).astype(np.float32)
+    return out
 
 
 def fuse(dense: np.ndarray, lexical: np.ndarray, dense_bounds: Bounds, lexical_bounds: Bounds,
          dense_weight: float = DEFAULT_DENSE_WEIGHT) -> np.ndarray:
     """Weighted sum of min–max-normalised dense and BM25 scores, in [0, 1]."""
-    return dense_weight * dense_bounds.normalise(dense) + (1 - dense_weight) * lexical_bounds.normalise(lexical)
+    return fuse_scores(dense, lexical, (dense_bounds.low, dense_bounds.high),
+                       (lexical_bounds.low, lexical_bounds.high), dense_weight)
+
+
+Pair = tuple[float, float] | tuple[np.ndarray, np.ndarray]  # (low, high): one for all scores, or one per score
+
+
+def fuse_scores(dense: np.ndarray, lexical: np.ndarray, dense_bounds: Pair, lexical_bounds: Pair,
+                dense_weight: float = DEFAULT_DENSE_WEIGHT) -> np.ndarray:
+    """`fuse` with the bounds as (low, high), numbers or arrays with one entry per score (the batch report)."""
+    return (dense_weight * normalise(dense, *dense_bounds)
+            + (1 - dense_weight) * normalise(lexical, *lexical_bounds))
 
 
 # ---- aggregation -------------------------------------------------------
 # A partner's score from its seeds' fused scores (sorted, best first). The
 # rules sit side by side so that `bench need2univ` can compare them; the
-# engine's setting names the one it chose (README, "Benchmarks").
+# engine's setting names the one it chose (README, "Benchmarks"). Each rule is
+# data evaluated by one vectorised function (`aggregate_entries`), which the
+# engine runs over one query's partners and the report over a chunk of needs.
 
-def _max(scores: Sequence[float]) -> float:
-    """The best seed alone."""
-    return scores[0]
+@dataclass(frozen=True)
+class Aggregation:
+    """Σ over a partner's first `depth` seeds (best first) of rate**place × score (score² when `square`),
+    divided by `divisor`, square-rooted when `square`. Callable on one partner's scores, best first."""
 
+    doc: str
+    depth: int | None = None  # None: every seed counts
+    square: bool = False
+    divisor: float = 1.0
+    rate: float | None = None  # place i weighs rate**i; None: every counted place weighs 1
 
-def _top(k: int) -> Callable[[Sequence[float]], float]:
-    """Mean over k slots of the k best seeds (missing seeds count 0), in [0, 1].
+    def __call__(self, scores: Sequence[float]) -> float:
+        values = np.asarray(scores, dtype=np.float64)
+        return float(self.evaluate(values, np.zeros(len(values), dtype=np.int64), np.arange(len(values)), 1)[0])
 
-    Depth up to k rewards a partner with several matching seeds over one
-    lucky hit; the cap at k stops sheer size from winning beyond that."""
-    def rule(scores: Sequence[float]) -> float:
-        return float(sum(scores[:k])) / k
-    return rule
-
-
-def _rms(k: int) -> Callable[[Sequence[float]], float]:
-    """Root mean square over k slots of the k best seeds (missing seeds count 0), in [0, 1].
-
-    Like _top, depth counts, but squaring makes one strong seed outweigh
-    several weak ones: a small university with the one right seed is not
-    buried under a large one with ten loosely related seeds."""
-    def rule(scores: Sequence[float]) -> float:
-        return math.sqrt(float(sum(s * s for s in scores[:k])) / k)
-    return rule
-
-
-def _decay(scores: Sequence[float], rate: float = 0.5, depth: int = 5) -> float:
-    """Best seed plus a halving share of the next ones, normalised to [0, 1]."""
-    full = sum(rate**i for i in range(depth))
-    return sum(rate**i * s for i, s in enumerate(scores[:depth])) / full
+    def evaluate(self, best_first: np.ndarray, group_of: np.ndarray, place: np.ndarray, groups: int) -> np.ndarray:
+        """The rule over many groups at once: entries sorted by group, best first, with their group and place."""
+        keep = place < self.depth if self.depth is not None else np.ones(len(place), dtype=bool)
+        values = best_first * best_first if self.square else best_first
+        if self.rate is not None:
+            values = self.rate ** place * values
+        # bincount adds each group's entries in order, best first: the sum a Python loop over them would give
+        sums = np.bincount(group_of[keep], weights=values[keep], minlength=groups) / self.divisor
+        result: np.ndarray = np.sqrt(sums) if self.square else sums
+        return result
 
 
-def _sum(scores: Sequence[float]) -> float:
-    """Every candidate seed counts: closest to the popularity baseline."""
-    return float(sum(scores))
+_DECAY_RATE, _DECAY_DEPTH = 0.5, 5
 
-
-AGGREGATIONS: dict[str, Callable[[Sequence[float]], float]] = {
-    "max": _max,
-    "top3": _top(3),
-    "top10": _top(10),
-    "rms10": _rms(10),
-    "decay": _decay,
-    "sum": _sum,
+AGGREGATIONS: dict[str, Aggregation] = {
+    "max": Aggregation("The best seed alone.", depth=1),
+    # Mean over k slots of the k best seeds (missing seeds count 0), in [0, 1]. Depth up to k rewards a partner
+    # with several matching seeds over one lucky hit; the cap at k stops sheer size from winning beyond that.
+    "top3": Aggregation("Mean over 3 slots of the 3 best seeds.", depth=3, divisor=3),
+    "top10": Aggregation("Mean over 10 slots of the 10 best seeds.", depth=10, divisor=10),
+    # Root mean square over k slots: depth counts, but squaring makes one strong seed outweigh several weak
+    # ones, so a small university with the one right seed is not buried under a large one with ten loose ones.
+    "rms10": Aggregation("Root mean square over 10 slots of the 10 best seeds.", depth=10, square=True, divisor=10),
+    "decay": Aggregation("Best seed plus a halving share of the next ones, normalised to [0, 1].",
+                         depth=_DECAY_DEPTH, rate=_DECAY_RATE,
+                         divisor=sum(_DECAY_RATE**i for i in range(_DECAY_DEPTH))),
+    "sum": Aggregation("Every candidate seed counts: closest to the popularity baseline."),
 }
 
 
-def aggregate(groups: dict[str, list[float]], method: str) -> dict[str, float]:
+@dataclass
+class GroupScores:
+    """`aggregate_entries`' answer: one row per group, in ascending group number."""
+
+    group: np.ndarray  # int64: the group numbers present
+    score: np.ndarray  # float64: the aggregated score
+    order: np.ndarray  # the entries' positions sorted by group, best first (to reduce other columns alike)
+    starts: np.ndarray  # where each group begins in `order`
+
+    @property
+    def best(self) -> np.ndarray:
+        """Position of each group's best entry (the first of equal scores, in the order given)."""
+        best: np.ndarray = self.order[self.starts]
+        return best
+
+
+def aggregate_entries(group: np.ndarray, score: np.ndarray, method: str) -> GroupScores:
+    """Aggregate (group, score) entries per group by the rule `method`; groups are non-negative ints."""
     rule = AGGREGATIONS[method]
-    return {key: rule(sorted(scores, reverse=True)) for key, scores in groups.items() if scores}
+    group = np.asarray(group, dtype=np.int64)
+    order = _best_first(group, np.asarray(score))
+    g = group[order]
+    new_group = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(new_group)
+    group_of = np.cumsum(new_group) - 1
+    place = np.arange(len(g)) - starts[group_of]
+    values = rule.evaluate(np.asarray(score, dtype=np.float64)[order], group_of, place, len(starts))
+    return GroupScores(g[starts], values, order, starts)
+
+
+def _best_first(group: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Entry positions by group, then score, best first; equal scores keep their given order (stable)."""
+    if score.dtype == np.float32 and (not len(group) or 0 <= int(group.min()) <= int(group.max()) < 2**31):
+        # one integer sort instead of a two-key one (half the time on a report's millions of entries): the
+        # float's bits, made order-preserving, below the group number; exact, no rounding of the score
+        bits = (score + np.float32(0)).view(np.uint32).astype(np.uint64)  # + 0 turns -0.0 into 0.0
+        ascending = np.where(bits >> np.uint64(31), ~bits & np.uint64(0xFFFFFFFF), bits | np.uint64(0x80000000))
+        key = (group.astype(np.uint64) << np.uint64(32)) | (np.uint64(0xFFFFFFFF) - ascending)
+        order: np.ndarray = np.argsort(key, kind="stable")
+        return order
+    return np.lexsort((-score.astype(np.float64), group))
+
+
+def aggregate(groups: dict[str, list[float]], method: str) -> dict[str, float]:
+    keys = [key for key, scores in groups.items() if scores]
+    sizes = [len(groups[key]) for key in keys]
+    scores = np.fromiter((s for key in keys for s in groups[key]), dtype=np.float64, count=sum(sizes))
+    result = aggregate_entries(np.repeat(np.arange(len(keys)), sizes), scores, method)
+    return {keys[g]: score for g, score in zip(result.group.tolist(), result.score.tolist(), strict=True)}
 
 
 # ---- seeds → partners --------------------------------------------------

@@ -70,7 +70,7 @@ class PrefectureTable:
         if isinstance(value, bool) or value is None:
             raise UnknownPrefectureError(value)
         key = str(value).strip()
-        if key.isdigit():
+        if key.isdecimal() and (key.isascii() or all("０" <= c <= "９" for c in key)):  # 15, １５; not ², ١٥
             key = str(int(key))
         found = self._by_key.get(key) or self._by_key.get(key.lower())
         if found is None:

@@ -11,6 +11,25 @@ from dataclasses import dataclass, field
 from .records import Liaison, Need, Researcher, Seed, University
 from .regions import Prefecture
 
+# Closeness bands: the cosine of the need and a seed (multilingual-e5-small), in words. Chosen from the demo
+# (corpora/, its 121 needs matched as the results page does, 10 partners each): the best listed seed of a
+# shown partner has cosine 0.847 (5th percentile), 0.874 (median), 0.905 (90th percentile); that of a need's
+# first partner 0.858 (8th percentile), 0.887 (25th), 0.906 (median).
+# - 近い from 0.875: the batch report's threshold for an unmet need (matcher/reports/model.py,
+#   DEFAULT_UNMET_THRESHOLD), so that a page and the report read a closeness alike; it is about the median
+#   of the shown partners (on the demo 52% of them fall below it, and the first partner of 20 of the 121 needs).
+# - とても近い from 0.90: the 90th percentile of the shown partners, which the first partner of 59% of the
+#   needs reaches; on the demo it marks seeds on the need's very subject (the CNF car-part need: the three
+#   CNF car-part seeds 0.92–0.94 and a CNF film 0.904; a lipid-nanoparticle seed 0.874 is 関連あり).
+# - 関連あり below: the fields overlap at most; the page says so instead of showing a bare number.
+CLOSENESS_BANDS: tuple[tuple[float, str], ...] = ((0.90, "とても近い"), (0.875, "近い"))
+LOWEST_BAND = "関連あり"
+
+
+def closeness_band(similarity: float) -> str:
+    """The band a cosine falls in: とても近い, 近い or 関連あり."""
+    return next((name for floor, name in CLOSENESS_BANDS if similarity >= floor), LOWEST_BAND)
+
 
 @dataclass(frozen=True)
 class Span:
@@ -18,7 +37,7 @@ class Span:
 
     start: int
     end: int
-    term: str
+    term: str  # the lemma key it matched on; the text shows text[start:end]
 
 
 @dataclass
@@ -27,8 +46,10 @@ class SeedHit:
     score: float  # fused, in [0, 1]
     similarity: float  # cosine of need and seed
     lexical: float  # BM25
-    shared_terms: list[str]
-    seed_spans: list[Span]
+    shared_terms: list[str]  # the terms that carried the match, as the seed's text writes them, best first
+    seed_spans: list[Span]  # where those terms occur in the seed's text
+    # every shared term that may explain the match (lemma key → its part of `lexical`), best first
+    term_weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -44,9 +65,15 @@ class Partner:
     distance_km: float | None
     score: float
     similarity: float  # best seed's cosine: an absolute measure, unlike the fused score
-    seeds: list[SeedHit]
-    shared_terms: list[str]
+    seeds: list[SeedHit]  # the best seeds, those within the engine's floor of the best one (at least one)
+    shared_terms: list[str]  # the terms that carried the match over `seeds`, as the need writes them
     promoted: bool = False
+    term_weights: dict[str, float] = field(default_factory=dict)  # the lemma keys of `shared_terms`, weighted
+
+    @property
+    def closeness(self) -> str:
+        """The band of `similarity` in words (とても近い／近い／関連あり)."""
+        return closeness_band(self.similarity)
 
     @property
     def contact(self) -> Liaison | None:
@@ -57,7 +84,7 @@ class Partner:
         parts = []
         if self.shared_terms:
             parts.append("共通する語: " + "、".join(self.shared_terms[:6]))
-        parts.append(f"内容の近さ {self.similarity:.2f}")
+        parts.append(f"内容の近さ {self.similarity:.2f}（{self.closeness}）")
         if self.seeds:
             parts.append(f"最も近いシーズ「{self.seeds[0].seed.title}」")
         if self.promoted:
@@ -94,9 +121,13 @@ class NeedHit:
     need: Need
     score: float
     similarity: float
-    shared_terms: list[str]
+    shared_terms: list[str]  # as the need's text writes them
     cross_region: bool | None
     distance_km: float | None
+
+    @property
+    def closeness(self) -> str:
+        return closeness_band(self.similarity)
 
 
 @dataclass

@@ -5,12 +5,27 @@ candidate gets both scores (a dense hit that shares no word gets BM25 0; a
 BM25 hit gets its exact cosine), and the two are min–max normalised and summed
 (rank.fuse). Restricting to `allowed` ids (a region, say) filters inside both
 retrievers, so a small scope still gets N candidates.
+
+The cosine is defined as the float64 dot product of the float32 vectors,
+rounded to float32 (`exact_cosines`). A float32 dot product rounds by up to
+~1e-6 depending on how BLAS orders its sums, which differs between one query
+(FAISS's own loop, gemv) and a batch (gemm), and even with the batch's size:
+after min–max normalisation that is several 1e-6 of score, enough to reorder
+partners. The float64 sum of exact products differs between orders by ~1e-14,
+which the rounding to float32 removes, so one query here and a batch of needs
+in the report (search_batch.py, a float64 matrix product) get the same bits.
+
+One query computes float32 cosines with every stored vector (a flat index is a
+brute-force search anyway), keeps those within a bound on float32's error of
+the N-th (`_near_top`), and chooses the top N among them by exact cosine
+(`top_per_row`: ties at the cut go to the smaller id), as the batch does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -62,34 +77,117 @@ def hybrid_search(
     same query, so that scores of a filtered search can be compared with it.
     `mode` "dense" or "bm25" ranks by one retriever alone (for benchmarks).
     """
-    import faiss
-
     query_vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
     empty = np.empty(0, dtype=np.int64)
     if allowed is not None and len(allowed) == 0 or len(collection) == 0:
         nothing = np.empty(0, dtype=np.float32)
         return Candidates(empty, nothing, nothing, nothing, *(bounds or (Bounds(0, 0), Bounds(0, 0))))
 
-    dense_ids = empty
+    stored_ids, vectors = stored_vectors(collection)
+    columns = None if allowed is None else np.flatnonzero(np.isin(stored_ids, allowed))
+    dense_at = np.empty(0, dtype=np.int64)
     if mode in ("hybrid", "dense"):
-        if allowed is None:
-            _, found = collection.search_dense(query_vector, candidates)
-        else:
-            selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            # faiss's SWIG signature declares no parameters; its Python wrapper takes the fields as keywords
-            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-            _, found = collection.dense.search(query_vector, min(candidates, len(collection)), params=params)
-        dense_ids = found[0][found[0] >= 0]
+        dense_at = _dense_top(query_vector[0], vectors, stored_ids, candidates, columns)
     lexical_ids = empty
     if mode in ("hybrid", "bm25"):
         lexical_ids, _ = collection.lexical.search(query_terms, candidates, allowed=allowed)
 
-    ids = np.unique(np.concatenate([dense_ids, lexical_ids]).astype(np.int64))
-    dense = collection.vectors_of(ids) @ query_vector[0] if len(ids) else np.empty(0, dtype=np.float32)
+    at = np.union1d(dense_at, np.flatnonzero(np.isin(stored_ids, lexical_ids)))
+    ids = stored_ids[at]
+    dense = exact_cosines(query_vector, vectors[at])[0]
     lexical = collection.lexical.score_ids(query_terms, ids)
     dense_bounds, lexical_bounds = bounds or (Bounds.of(dense), Bounds.of(lexical))
     weight = {"hybrid": dense_weight, "dense": 1.0, "bm25": 0.0}[mode]
     fused = fuse(dense, lexical, dense_bounds, lexical_bounds, weight)
     order = np.lexsort((ids, -fused))  # ties broken by id, so results are reproducible
-    return Candidates(ids[order], fused[order], dense[order].astype(np.float32), lexical[order],
-                      dense_bounds, lexical_bounds)
+    return Candidates(ids[order], fused[order], dense[order], lexical[order], dense_bounds, lexical_bounds)
+
+
+# ---- the dense half, shared with the batch path ---------------------------------
+def stored_vectors(collection: Collection) -> tuple[np.ndarray, np.ndarray]:
+    """The collection's ids and vectors in FAISS's storage order. The vectors are a view of FAISS's own
+    memory (no copy: 150 MB at 10^5 seeds), valid until the collection next changes."""
+    import faiss
+
+    n, dim = len(collection), collection.dim
+    if n == 0:
+        return np.empty(0, dtype=np.int64), np.empty((0, dim), dtype=np.float32)
+    flat: Any = faiss.downcast_index(collection.dense.index)  # an IndexFlatIP (index.py); its stub lacks get_xb
+    vectors = faiss.rev_swig_ptr(flat.get_xb(), n * dim).reshape(n, dim)
+    return faiss.vector_to_array(collection.dense.id_map).astype(np.int64, copy=False), vectors
+
+
+COSINE_BLOCK = 8192  # stored vectors per float64 product: the block's result stays in cache for the rounding
+
+
+def exact_cosines(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """(queries × vectors) cosines: the float64 product of the float32 vectors, rounded to float32.
+
+    Each product of two float32 numbers is exact in float64, so the sum is within ~1e-14 of the true dot
+    product whatever order BLAS adds in, and rounding to float32 gives the same bits for a query alone or
+    in a batch of any size (but for a value within 1e-14 of a rounding boundary: one unit, 6e-8, off).
+    Computed in blocks of stored vectors, three times as fast as one product rounded afterwards.
+    """
+    queries = np.atleast_2d(np.asarray(queries)).astype(np.float64)
+    vectors = np.asarray(vectors)
+    out = np.empty((len(queries), len(vectors)), dtype=np.float32)
+    for start in range(0, len(vectors), COSINE_BLOCK):
+        block = vectors[start:start + COSINE_BLOCK].astype(np.float64, copy=False)
+        out[:, start:start + COSINE_BLOCK] = queries @ block.T
+    return out
+
+
+def float32_error_bound(query: np.ndarray) -> float:
+    """A bound on |float32 dot − exact dot| of `query` with a stored unit vector: dim × 2^-24 × |q|, with a
+    factor 4 to spare for vectors a little off unit length."""
+    return 4 * len(query) * 2.0**-24 * float(np.linalg.norm(query.astype(np.float64)))
+
+
+def _dense_top(query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
+               columns: np.ndarray | None) -> np.ndarray:
+    """Positions of the `k` stored vectors (among `columns` if given) of highest exact cosine with `query`."""
+    if columns is not None:
+        inside: np.ndarray = columns[_dense_top(query, vectors[columns], ids[columns], k, None)]
+        return inside
+    if k <= 0 or not len(vectors):
+        return np.empty(0, dtype=np.int64)
+    near = _near_top(vectors @ query, k, float32_error_bound(query))
+    _, at = top_per_row(exact_cosines(query, vectors[near]), ids[near], k)
+    top: np.ndarray = near[at]
+    return top
+
+
+def _near_top(approximate: np.ndarray, k: int, error: float) -> np.ndarray:
+    """Positions whose exact value may be among the top `k`, given values each within `error` of exact:
+    the k-th largest approximate value is within `error` of the k-th exact one, so nothing of the exact
+    top k lies more than 2 × error below it."""
+    if k >= len(approximate):
+        return np.arange(len(approximate))
+    cut = np.partition(approximate, len(approximate) - k)[len(approximate) - k]
+    return np.flatnonzero(approximate >= cut - 2 * error)
+
+
+def top_per_row(values: np.ndarray, ids: np.ndarray, k: int, *,
+                positive: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of the `k` highest values of each row (only those above 0 when `positive`), sorted by row
+    and column; of values tied at a row's cut, the smaller ids (`ids[column]`) are taken."""
+    n_rows, n_cols = values.shape
+    if k <= 0 or n_cols == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    if k >= n_cols:
+        chosen = values > 0 if positive else np.ones(values.shape, dtype=bool)
+        rows, cols = np.nonzero(chosen)
+        return rows.astype(np.int64), cols.astype(np.int64)
+    cut = np.partition(values, n_cols - k, axis=1)[:, n_cols - k]
+    chosen = values >= cut[:, None]
+    if positive:
+        chosen &= values > 0
+    for r in np.flatnonzero(chosen.sum(axis=1) > k):  # ties at the cut: rare, settled by id
+        row = values[r]
+        above = np.flatnonzero(row > cut[r])
+        tied = np.flatnonzero(row == cut[r])
+        chosen[r] = False
+        chosen[r, above] = True
+        chosen[r, tied[np.argsort(ids[tied], kind="stable")[:k - len(above)]]] = True
+    rows, cols = np.nonzero(chosen)
+    return rows.astype(np.int64), cols.astype(np.int64)

@@ -92,13 +92,19 @@ def term_key(lemma: str) -> str:
 
 @dataclass(frozen=True)
 class Token:
-    """A content word: its key for matching, and where it sits in the original text."""
+    """A content word: its key for matching, and where it sits in the original text.
+
+    `term` is the lemma key that BM25 matches on (稲わら and 稲藁 share 稲藁); `surface` is the text's own
+    characters, `text[start:end]`, which is what an explanation shows (the lemma may be a spelling the
+    writer never used: アカモク's lemma is 赤藻屑).
+    """
 
     term: str
     surface: str
-    pos: str
+    pos: str  # UniDic pos1 (名詞, 動詞, …), or 複合語 for a domain compound
     start: int  # offsets into the original (un-normalised) text
     end: int
+    pos_detail: str = ""  # UniDic pos2 and pos3 joined by "-" (普通名詞-副詞可能, 数詞, 固有名詞-地名)
 
 
 class _Word(NamedTuple):
@@ -107,6 +113,7 @@ class _Word(NamedTuple):
     key: str
     pos1: str
     pos2: str
+    pos3: str
     start: int
     end: int
 
@@ -127,11 +134,12 @@ class JapaneseTokenizer:
         normalized, origin = normalize_with_offsets(text)
         words = self._words(normalized)
 
-        def token(term: str, pos: str, start: int, end: int) -> Token:
+        def token(term: str, pos: str, start: int, end: int, detail: str = "") -> Token:
             s, e = _original_span(text, origin, start, end)
-            return Token(term, text[s:e], pos, s, e)
+            return Token(term, text[s:e], pos, s, e, detail)
 
-        result = [token(w.key, w.pos1, w.start, w.end) for w in words if _is_content(w.key, w.pos1, w.pos2)]
+        result = [token(w.key, w.pos1, w.start, w.end, _detail(w.pos2, w.pos3))
+                  for w in words if _is_content(w.key, w.pos1, w.pos2)]
         result += [token(compound, "複合語", start, end) for compound, start, end in _compounds(words)]
         result.sort(key=lambda t: (t.start, -t.end))
         return result
@@ -142,15 +150,17 @@ class JapaneseTokenizer:
 
     def _words(self, normalized: str) -> list[_Word]:
         with self._lock:
-            tagged = [(w.surface, w.feature.lemma, w.feature.pos1, w.feature.pos2) for w in self._tagger(normalized)]
+            tagged = [(w.surface, w.feature.lemma, w.feature.pos1, w.feature.pos2, w.feature.pos3)
+                      for w in self._tagger(normalized)]
         words: list[_Word] = []
         pos = 0
-        for surface, lemma, pos1, pos2 in tagged:
+        for surface, lemma, pos1, pos2, pos3 in tagged:
             start = normalized.find(surface, pos)
             if start < 0:  # MeCab dropped or changed a character; keep going from here
                 start = pos
             pos = start + len(surface)
-            words.append(_Word(term_key(LEMMA_FIXES.get(surface) or lemma or surface), pos1, pos2, start, pos))
+            words.append(_Word(term_key(LEMMA_FIXES.get(surface) or lemma or surface), pos1, pos2, pos3 or "", start,
+                               pos))
         return words
 
 
@@ -181,6 +191,10 @@ def _original_span(text: str, origin: list[int], start: int, end: int) -> tuple[
 def _joins_previous(char: str) -> bool:
     """A mark that NFKC joins to the character before it."""
     return bool(unicodedata.combining(char)) or char in _HALFWIDTH_SOUND_MARKS
+
+
+def _detail(pos2: str, pos3: str) -> str:
+    return "-".join(p for p in (pos2, pos3) if p and p != "*")
 
 
 def _is_content(key: str, pos1: str, pos2: str) -> bool:

@@ -66,4 +66,4 @@ def test_every_command_is_registered_in_commands_py_in_help_order():
     (bench,) = app.registered_groups
     assert bench.name == "bench"
     assert [c.name for c in bench.typer_instance.registered_commands] == [
-        "similarity", "retrieval", "need2univ", "report-scale", "index"]
+        "similarity", "retrieval", "need2univ", "report-scale", "index", "explain"]

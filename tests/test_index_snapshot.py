@@ -7,6 +7,7 @@ import pytest
 
 from matcher.errors import IndexFormatError
 from matcher.index import CONFIG_FILE, DENSE_FILE, TERMS_FILE, Collection
+from matcher.index_snapshot import decode_terms, encode_terms
 
 
 def unit(rows):
@@ -94,8 +95,10 @@ def test_damaged_snapshot_is_refused(collection, tmp_path, damage):
         data[len(data) // 2] ^= 0xFF
         (tmp_path / DENSE_FILE).write_bytes(bytes(data))
     elif damage == "edit-terms-count":
-        text = (tmp_path / TERMS_FILE).read_text()
-        (tmp_path / TERMS_FILE).write_text(text.replace('"c": 1', '"c": 2'))
+        # a well-formed file with one count changed: only the checksum in config.json can tell
+        state, prints = decode_terms((tmp_path / TERMS_FILE).read_bytes())
+        state.counts[0] += 1
+        (tmp_path / TERMS_FILE).write_bytes(encode_terms(state, prints))
     elif damage == "config-not-object":
         (tmp_path / CONFIG_FILE).write_text("[1, 2]")
     else:
@@ -111,3 +114,46 @@ def test_inconsistent_snapshot_is_not_written(collection, tmp_path):
     with pytest.raises(IndexFormatError, match="一致しません"):
         collection.snapshot().write(tmp_path)
     assert not (tmp_path / CONFIG_FILE).exists()
+
+
+def test_a_loaded_snapshot_holds_the_same_terms_and_scores(collection, tmp_path):
+    collection.upsert([202], unit([[0, 1, 1]]), [["b", "d", "d"]], ["f2b"])  # an update: lives in the delta
+    collection.snapshot().write(tmp_path)
+    loaded = Collection.load(tmp_path)
+    for item in (101, 202, 303):
+        assert loaded.lexical.terms_of(item) == collection.lexical.terms_of(item)
+    assert sorted(loaded.lexical.ids()) == sorted(collection.lexical.ids())
+    np.testing.assert_array_equal(loaded.lexical.exact_scores(["a", "d"], [101, 202, 303]),
+                                  collection.lexical.exact_scores(["a", "d"], [101, 202, 303]))
+    assert loaded.fingerprints == collection.fingerprints
+
+
+def test_a_format_1_folder_is_refused_as_outdated(collection, tmp_path):
+    collection.save(tmp_path)
+    config = json.loads((tmp_path / CONFIG_FILE).read_text())
+    config["format_version"] = 1
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(IndexFormatError, match="形式バージョン"):
+        Collection.load(tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["term-out-of-range", "term-twice-in-a-row", "short-indptr", "duplicate-term"])
+def test_terms_that_do_not_fit_together_are_refused(collection, tmp_path, damage):
+    collection.save(tmp_path)
+    state, prints = decode_terms((tmp_path / TERMS_FILE).read_bytes())
+    if damage == "term-out-of-range":
+        state.term_ids[0] = len(state.terms)
+    elif damage == "term-twice-in-a-row":
+        state.term_ids[2] = state.term_ids[1]  # row 202 holds "b" and "a": make it "a" twice
+    elif damage == "short-indptr":
+        state = type(state)(state.k1, state.b, state.row_ids, state.indptr[:-1], state.term_ids, state.counts,
+                            state.terms)
+    else:
+        state.terms[1] = state.terms[0]
+    data = encode_terms(state, prints)
+    (tmp_path / TERMS_FILE).write_bytes(data)
+    config = json.loads((tmp_path / CONFIG_FILE).read_text())
+    config["sha256"][TERMS_FILE] = __import__("hashlib").sha256(data).hexdigest()  # past the checksum
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(IndexFormatError, match="復元できません"):
+        Collection.load(tmp_path)

@@ -86,7 +86,9 @@ def _report():
                                 0.7 if need_id == 4 else 0.9, need_id == 4))
     unis = [("＝悪い大学", "40", "九州"), ("北海道大学", "01", "北海道"), ("東北大学", "04", "東北"),
             ("広島大学", "34", "中国"), ("九州大学", "40", "九州")]
-    report = summarise(needs, unis, ReportOptions(flow_partners=2), prefs, market_area_names())
+    seeds = {"＝悪い大学": 1, "北海道大学": 10, "東北大学": 10, "広島大学": 10, "九州大学": 9}
+    report = summarise(needs, unis, ReportOptions(flow_partners=2), prefs, market_area_names(),
+                       seeds_per_university=seeds)
     report.meta.scope = "テスト"
     report.meta.notes = ["テスト用の表"]
     return report
@@ -103,13 +105,19 @@ def test_every_table_is_written_and_neutralised(rendered):
     out, result = rendered
     names = {p.name for p in result.files}
     assert {"report.json", "report.xlsx", "report.html", "needs.csv", "flow_counts.csv", "by_region.csv",
-            "by_market_area.csv", "by_prefecture.csv", "universities.csv", "summary.csv"} <= names
+            "by_market_area.csv", "by_prefecture.csv", "universities.csv", "summary.csv", "concentration.csv"} <= names
     needs = list(csv.reader(io.StringIO((out / "needs.csv").read_text(encoding="utf-8-sig"))))
     assert needs[1][1] == "'" + EVIL_TITLE and needs[1][6] == "'＝悪い大学" and needs[1][5] == "'＋投稿者"
     flow = list(csv.reader(io.StringIO((out / "flow_counts.csv").read_text(encoding="utf-8-sig"))))
     assert flow[1][:2] == ["北海道", "1"] and flow[1][8] == "1"  # 北海道 → 北海道 1, → 九州 1
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert data["silo"]["crossing"] == 2 and data["needs"][0]["title"] == EVIL_TITLE  # JSON keeps the raw text
+    rows = list(csv.reader(io.StringIO((out / "concentration.csv").read_text(encoding="utf-8-sig"))))[1:]
+    # ＝悪い大学 is best for 1 of 4 needs (25%) with 1 of 40 seeds (2.5%): flagged, and neutralised as a cell
+    evil = next(r for r in rows if r[0] == "'＝悪い大学")
+    assert evil[1:3] == ["1", "0.25"] and evil[-1] == "はい"
+    assert [r[-1] for r in rows].count("はい") == 1  # the others: 25% of places with 22.5–25% of seeds
+    assert sum(c["over_share"] for c in data["concentration"]) == 1
 
 
 def test_xlsx_has_one_sheet_per_table_and_no_formula(rendered):
@@ -117,7 +125,8 @@ def test_xlsx_has_one_sheet_per_table_and_no_formula(rendered):
 
     out, _ = rendered
     wb = load_workbook(out / "report.xlsx")
-    sheets = {"概要", "ニーズ別", "地域間の流れ（件数）", "地域別", "市場領域別", "都道府県別", "大学別"}
+    sheets = {"概要", "ニーズ別", "地域間の流れ（件数）", "地域別", "市場領域別", "都道府県別", "大学別",
+              "最良の連携先の集中"}
     assert sheets <= set(wb.sheetnames)
     ws = wb["ニーズ別"]
     assert ws.cell(row=2, column=2).value == "'" + EVIL_TITLE
@@ -138,6 +147,7 @@ def test_html_is_self_contained_and_escaped(rendered):
     assert "Noto Sans CJK JP" in html
     assert html.count("<svg") == 6  # map, 3 heatmaps, 2 bar charts
     assert 'data-code="47"' in html and "タイルグリッド地図" in html
+    assert "最良の連携先となった割合" in html and "シーズの割合" in html and "シーズの割合の2倍超" in html
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (scripts/system-deps.sh)")

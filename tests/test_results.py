@@ -18,7 +18,7 @@ def partner(score: float, *, cross: bool, promoted: bool = False) -> Partner:
 
 def test_explanation_names_terms_closeness_best_seed_and_promotion():
     assert partner(0.5, cross=True, promoted=True).explanation == (
-        "共通する語: 籾殻、燃料 / 内容の近さ 0.80 / 最も近いシーズ「もみ殻の燃料化」"
+        "共通する語: 籾殻、燃料 / 内容の近さ 0.80（関連あり） / 最も近いシーズ「もみ殻の燃料化」"
         " / 地域外の有力候補として繰り上げ表示")
 
 

@@ -72,3 +72,21 @@ def test_overlong_text_is_rejected_in_japanese():
     with pytest.raises(TextTooLongError, match="長すぎます"):
         check_text("あ" * 101, field="本文", max_chars=100)
     assert check_text("あ" * 100, field="本文", max_chars=100)
+
+
+# (text, surface, its lemma key, UniDic's pos2-pos3): a token keeps the writer's characters beside the lemma
+SURFACES = [
+    ("アカモクの養殖", "アカモク", "赤藻屑", "普通名詞-一般"),
+    ("石場建て", "石場", "イシバ", "固有名詞-人名"),
+    ("駿河湾", "駿河", "スルガ", "固有名詞-地名"),
+    ("タンパク質", "タンパク", "蛋白", "普通名詞-一般"),
+    ("傷めずに運ぶ", "傷め", "痛める", "一般"),
+    ("年に一度", "年", "年", "普通名詞-助数詞可能"),  # 副詞可能 in other contexts: both are filler
+    ("二十件", "二十", "二十", "数詞"),
+]
+
+
+@pytest.mark.parametrize(("text", "surface", "term", "detail"), SURFACES)
+def test_tokens_keep_their_surface_lemma_and_part_of_speech(text, surface, term, detail):
+    token = next(t for t in default_tokenizer().tokens(text) if t.surface == surface)
+    assert (token.term, text[token.start:token.end], token.pos_detail) == (term, surface, detail)

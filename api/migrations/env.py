@@ -9,6 +9,7 @@ import api.change_log  # noqa: F401  (the change log the indexes follow, issue 1
 import api.embeddings  # noqa: F401  (the passage vectors, issue 12)
 import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import api.report_models  # noqa: F401  (the report-jobs table, issue 5)
+import api.security_models  # noqa: F401  (web sessions and idempotency keys, issue 14)
 
 target_metadata = SQLModel.metadata
 

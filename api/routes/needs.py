@@ -9,13 +9,15 @@ from fastapi import APIRouter, Query, status
 from .. import access, queries, usecases
 from ..deps import AccountDep, ServiceDep, SessionDep, require_roles
 from ..errors import ErrorResponse
+from ..idempotency import ApiRoute
 from ..limits import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
 from ..models import Account, NeedCreate, NeedPublic, NeedUpdate, Role
+from ..params import PathId
 from ..present import need_public
 from ..rate_limits import MATCHES, RATE_LIMITED_RESPONSE, WRITES
 from ..schemas import MatchOptions, MatchOut, Page
 
-router = APIRouter(prefix="/needs", tags=["needs"], responses={
+router = APIRouter(route_class=ApiRoute, prefix="/needs", tags=["needs"], responses={
     401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
     422: {"model": ErrorResponse}})
 
@@ -45,27 +47,27 @@ def list_needs(session: SessionDep, account: AccountDep,
 
 
 @router.get("/{need_id}", operation_id="get_need", response_model=NeedPublic)
-def get_need(need_id: int, session: SessionDep, account: AccountDep) -> NeedPublic:
+def get_need(need_id: PathId, session: SessionDep, account: AccountDep) -> NeedPublic:
     return need_public(session, access.readable_need(session, account, need_id))
 
 
 @router.patch("/{need_id}", operation_id="update_need", response_model=NeedPublic, dependencies=[WRITES],
               responses=RATE_LIMITED_RESPONSE)
-def update_need(need_id: int, body: NeedUpdate, session: SessionDep, service: ServiceDep,
+def update_need(need_id: PathId, body: NeedUpdate, session: SessionDep, service: ServiceDep,
                 account: AccountDep) -> NeedPublic:
     return need_public(session, usecases.update_need(session, service, account, need_id, body))
 
 
 @router.delete("/{need_id}", operation_id="withdraw_need", response_model=NeedPublic, dependencies=[WRITES],
                responses=RATE_LIMITED_RESPONSE)
-def withdraw_need(need_id: int, session: SessionDep, service: ServiceDep, account: AccountDep) -> NeedPublic:
+def withdraw_need(need_id: PathId, session: SessionDep, service: ServiceDep, account: AccountDep) -> NeedPublic:
     """ニーズを取り下げる（記録は残し、照合の対象から外す）。"""
     return need_public(session, usecases.withdraw_need(session, service, account, need_id))
 
 
 @router.post("/{need_id}/matches", operation_id="match_need", response_model=MatchOut, dependencies=[MATCHES],
              responses=RATE_LIMITED_RESPONSE)
-def match_need(need_id: int, session: SessionDep, service: ServiceDep, account: AccountDep,
+def match_need(need_id: PathId, session: SessionDep, service: ServiceDep, account: AccountDep,
                options: MatchOptions | None = None) -> MatchOut:
     """ニーズの照合を条件（件数・範囲・単位・地域・市場領域）を変えて再実行する。"""
     need = access.readable_need(session, account, need_id)

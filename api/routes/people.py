@@ -10,6 +10,7 @@ from sqlmodel import col, func, select
 from .. import access, usecases
 from ..deps import AccountDep, ServiceDep, SessionDep, require_roles
 from ..errors import ErrorResponse, not_found
+from ..idempotency import ApiRoute
 from ..limits import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
 from ..models import (
     Account,
@@ -24,11 +25,12 @@ from ..models import (
     ResearcherUpdate,
     Role,
 )
+from ..params import PathId
 from ..present import researcher_public
 from ..rate_limits import RATE_LIMITED_RESPONSE, WRITES
 from ..schemas import Page
 
-router = APIRouter(tags=["people"], responses={
+router = APIRouter(route_class=ApiRoute, tags=["people"], responses={
     401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
     422: {"model": ErrorResponse}})
 
@@ -55,7 +57,7 @@ def list_organisations(session: SessionDep, _: AccountDep, kind: OrgKind | None 
 
 
 @router.get("/organisations/{organisation_id}", operation_id="get_organisation", response_model=OrganisationPublic)
-def get_organisation(organisation_id: int, session: SessionDep, _: AccountDep) -> OrganisationPublic:
+def get_organisation(organisation_id: PathId, session: SessionDep, _: AccountDep) -> OrganisationPublic:
     org = session.get(Organisation, organisation_id)
     if org is None:
         raise not_found("組織", organisation_id)
@@ -78,7 +80,7 @@ def create_researcher(body: ResearcherCreate, session: SessionDep, service: Serv
 
 
 @router.get("/researchers/{researcher_id}", operation_id="get_researcher", response_model=ResearcherPublic)
-def get_researcher(researcher_id: int, session: SessionDep, account: AccountDep) -> ResearcherPublic:
+def get_researcher(researcher_id: PathId, session: SessionDep, account: AccountDep) -> ResearcherPublic:
     researcher = session.get(Researcher, researcher_id)
     if researcher is None:
         raise not_found("研究者", researcher_id)
@@ -87,7 +89,7 @@ def get_researcher(researcher_id: int, session: SessionDep, account: AccountDep)
 
 @router.patch("/researchers/{researcher_id}", operation_id="update_researcher", response_model=ResearcherPublic,
                dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
-def update_researcher(researcher_id: int, body: ResearcherUpdate, session: SessionDep, service: ServiceDep,
+def update_researcher(researcher_id: PathId, body: ResearcherUpdate, session: SessionDep, service: ServiceDep,
                       account: AccountDep) -> ResearcherPublic:
     """研究者情報と連絡先の公開範囲（項目ごと: public / registered / private）を変更する。"""
     researcher = usecases.update_researcher(session, service, account, researcher_id, body)

@@ -10,12 +10,14 @@ from fastapi.responses import FileResponse
 from .. import reports_jobs
 from ..deps import ServiceDep, SessionDep, require_roles
 from ..errors import ErrorResponse
+from ..idempotency import ApiRoute
 from ..models import Account, Role
+from ..params import PathId
 from ..rate_limits import too_many
 from ..report_models import ReportJob
 from ..schemas import ReportFile, ReportJobOut, ReportRequest
 
-router = APIRouter(prefix="/reports", tags=["reports"], responses={
+router = APIRouter(route_class=ApiRoute, prefix="/reports", tags=["reports"], responses={
     401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
     422: {"model": ErrorResponse}})
 
@@ -49,14 +51,14 @@ def list_reports(request: Request, session: SessionDep, account: Coordinator) ->
 
 
 @router.get("/{job_id}", operation_id="get_report", response_model=ReportJobOut)
-def get_report(job_id: int, request: Request, session: SessionDep, account: Coordinator) -> ReportJobOut:
+def get_report(job_id: PathId, request: Request, session: SessionDep, account: Coordinator) -> ReportJobOut:
     """ジョブの状態（queued・running・succeeded・failed）、進み具合、出力ファイル。"""
     return _out(request, reports_jobs.find_job(session, job_id))
 
 
 @router.get("/{job_id}/files/{name}", operation_id="download_report_file", response_class=FileResponse,
             responses={200: {"content": {"application/octet-stream": {}}}})
-def download_report_file(job_id: int, name: str, request: Request, session: SessionDep,
+def download_report_file(job_id: PathId, name: str, request: Request, session: SessionDep,
                          account: Coordinator) -> FileResponse:
     """出力ファイルをダウンロードする（report.html は単体で開ける HTML）。"""
     job = reports_jobs.find_job(session, job_id)

@@ -9,13 +9,15 @@ from fastapi import APIRouter, Query, status
 from .. import access, queries, usecases
 from ..deps import AccountDep, ServiceDep, SessionDep, require_roles
 from ..errors import ErrorResponse, forbidden
+from ..idempotency import ApiRoute
 from ..limits import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, TOP_K_MAX
 from ..models import Account, Role, SeedCreate, SeedPublic, SeedUpdate
+from ..params import PathId
 from ..present import seed_public
 from ..rate_limits import MATCHES, RATE_LIMITED_RESPONSE, WRITES
 from ..schemas import NeedHitOut, Page
 
-router = APIRouter(prefix="/seeds", tags=["seeds"], responses={
+router = APIRouter(route_class=ApiRoute, prefix="/seeds", tags=["seeds"], responses={
     401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
     422: {"model": ErrorResponse}})
 
@@ -39,27 +41,27 @@ def list_seeds(session: SessionDep, account: AccountDep,
 
 
 @router.get("/{seed_id}", operation_id="get_seed", response_model=SeedPublic)
-def get_seed(seed_id: int, session: SessionDep, account: AccountDep) -> SeedPublic:
+def get_seed(seed_id: PathId, session: SessionDep, account: AccountDep) -> SeedPublic:
     return seed_public(session, access.readable_seed(session, account, seed_id))
 
 
 @router.patch("/{seed_id}", operation_id="update_seed", response_model=SeedPublic, dependencies=[WRITES],
               responses=RATE_LIMITED_RESPONSE)
-def update_seed(seed_id: int, body: SeedUpdate, session: SessionDep, service: ServiceDep,
+def update_seed(seed_id: PathId, body: SeedUpdate, session: SessionDep, service: ServiceDep,
                 account: AccountDep) -> SeedPublic:
     return seed_public(session, usecases.update_seed(session, service, account, seed_id, body))
 
 
 @router.delete("/{seed_id}", operation_id="withdraw_seed", response_model=SeedPublic, dependencies=[WRITES],
                responses=RATE_LIMITED_RESPONSE)
-def withdraw_seed(seed_id: int, session: SessionDep, service: ServiceDep, account: AccountDep) -> SeedPublic:
+def withdraw_seed(seed_id: PathId, session: SessionDep, service: ServiceDep, account: AccountDep) -> SeedPublic:
     """シーズを取り下げる（記録は残し、照合の対象から外す）。"""
     return seed_public(session, usecases.withdraw_seed(session, service, account, seed_id))
 
 
 @router.get("/{seed_id}/needs", operation_id="needs_for_seed", response_model=list[NeedHitOut],
             dependencies=[MATCHES], responses=RATE_LIMITED_RESPONSE)
-def needs_for_seed(seed_id: int, session: SessionDep, service: ServiceDep, account: AccountDep,
+def needs_for_seed(seed_id: PathId, session: SessionDep, service: ServiceDep, account: AccountDep,
                    top_k: Annotated[int, Query(ge=1, le=TOP_K_MAX)] = 10) -> list[NeedHitOut]:
     """このシーズに合う公開ニーズ（研究者本人・コーディネーター・管理者）。"""
     seed = access.readable_seed(session, account, seed_id)

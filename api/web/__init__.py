@@ -3,8 +3,9 @@
 One router per audience (`home`: everyone; `needs`: posters and readers of needs; `seeds`: researchers;
 `coordinator`: coordinators' reports), over the same rules as the API: the checks of api/access.py, the
 validation of the API models, and the same use cases (api/usecases.py) and reads (api/queries.py,
-api/reports_jobs.py) the JSON routes call. Sign-in is by the API token an administrator issued, kept in a
-signed HttpOnly cookie (`session`); every POST form carries a CSRF token tied to the session (`forms`).
+api/reports_jobs.py) the JSON routes call. Sign-in is by the API token an administrator issued; the browser
+then holds only a random session id in an HttpOnly cookie, and the session lives on the server (`session`,
+api/sessions.py); every POST form carries a CSRF token tied to the session (`forms`).
 
 Errors on these pages are HTML pages in Japanese (the API keeps its JSON format): the route class
 (`routing.PageRoute`) renders the API's own error table (api/errors.http_error) as a page, and a missing

@@ -25,6 +25,7 @@ from .. import reports_jobs
 from ..deps import ServiceDep, SessionDep
 from ..errors import RateLimited
 from ..models import Role, stored_id
+from ..params import PathId
 from ..report_models import ReportJob
 from ..schemas import ReportRequest
 from . import labels
@@ -38,10 +39,6 @@ router = page_router()
 COORDINATORS = (Role.coordinator, Role.admin)
 JST = ZoneInfo("Asia/Tokyo")
 JOBS_LISTED = 30
-REPORT_FILE_HEADERS = {  # the report is the project's own HTML without scripts: refuse any that slipped in
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
-                               "base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
-    "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
 
 
 def report_defaults() -> Values:
@@ -126,14 +123,14 @@ def coordinator_start_report(request: Request, session: SessionDep, service: Ser
 
 
 @router.get("/coordinator/reports/{job_id}")
-def coordinator_report(job_id: int, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
+def coordinator_report(job_id: PathId, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
     require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
     job = job_view(reports_jobs.find_job(session, job_id))
     return render(request, "coordinator_report.html", {"job": job})
 
 
 @router.get("/coordinator/reports/{job_id}/status")
-def coordinator_report_status(job_id: int, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
+def coordinator_report_status(job_id: PathId, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
     """The job's state alone, polled by htmx every 2 s while it is queued or running."""
     require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
     job = job_view(reports_jobs.find_job(session, job_id))
@@ -141,10 +138,9 @@ def coordinator_report_status(job_id: int, request: Request, session: SessionDep
 
 
 @router.get("/coordinator/reports/{job_id}/files/{name}")
-def coordinator_report_file(job_id: int, name: str, request: Request, session: SessionDep,
+def coordinator_report_file(job_id: PathId, name: str, request: Request, session: SessionDep,
                             account: SignedIn) -> FileResponse:
     """A file of the job for the signed-in coordinator: the API's own download (only names in job.files)."""
     require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
-    response = reports_jobs.download(request.app.state.settings.data_dir, reports_jobs.find_job(session, job_id), name)
-    response.headers.update(REPORT_FILE_HEADERS)
-    return response
+    # the same answer as the API's, headers included (CSP of a report: api/security_headers.REPORT_FILE_HEADERS)
+    return reports_jobs.download(request.app.state.settings.data_dir, reports_jobs.find_job(session, job_id), name)

@@ -1,4 +1,4 @@
-"""Who is signed in on the pages: the account of the API token kept in the session cookie.
+"""Who is signed in on the pages: the account of the server-side session named by the cookie (api/sessions.py).
 
 `SignedIn` and `MaybeSignedIn` also record the account on the request, so that every page rendered for it
 (error pages included) shows who is signed in; a missing sign-in raises `SignInRequired`, which the pages'
@@ -10,10 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlmodel import Session
 
-from ..auth import account_for_token
-from ..deps import SessionDep
 from ..errors import forbidden
 from ..models import Account, Role
 from ..rate_limits import charging
@@ -24,22 +21,21 @@ class SignInRequired(Exception):
     pass
 
 
-def _account_of_session(request: Request, session: Session) -> Account | None:
-    token = websession.load(request).token
-    account = account_for_token(session, token) if token else None
+def _account_of_session(request: Request) -> Account | None:
+    account = websession.load(request).account
     request.state.page_account = account  # read by render()
     return account
 
 
-def signed_in(request: Request, session: SessionDep) -> Account:
-    account = _account_of_session(request, session)
+def signed_in(request: Request) -> Account:
+    account = _account_of_session(request)
     if account is None:
         raise SignInRequired()
     return account
 
 
-def maybe_signed_in(request: Request, session: SessionDep) -> Account | None:
-    return _account_of_session(request, session)
+def maybe_signed_in(request: Request) -> Account | None:
+    return _account_of_session(request)
 
 
 SignedIn = Annotated[Account, Depends(signed_in)]
@@ -59,5 +55,7 @@ def require(account: Account, *roles: Role, message: str) -> None:
 def safe_next(target: str | None) -> str:
     """Where to go after sign-in: a path on this site, never another host."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if not target.isprintable():  # control characters (a header split, a NUL): not a place on this site
         return "/"
     return target

@@ -12,10 +12,10 @@ from sqlmodel import Session, col, select
 from matcher.regions import REGION_ORDER, default_prefectures
 
 from .. import access
-from ..auth import account_for_token
-from ..deps import SessionDep
+from ..auth import active_account, live_token, record_use
+from ..deps import ServiceDep, SessionDep
 from ..models import Need, Organisation, OrgKind, Seed
-from . import labels
+from . import explanations, labels
 from . import session as websession
 from .deps import MaybeSignedIn, safe_next
 from .forms import Form, check_csrf, csrf_ok, text
@@ -54,6 +54,15 @@ def home(request: Request, session: SessionDep, account: MaybeSignedIn) -> HTMLR
     return render(request, "home.html", {"rows": rows, "totals": totals})
 
 
+@router.get(explanations.HELP_URL)
+def scores_help(request: Request, service: ServiceDep, account: MaybeSignedIn) -> HTMLResponse:
+    """How to read a results page: bands, closeness, the ranking score, the listed seeds, terms, the gain."""
+    settings = service.engine.settings
+    return render(request, "help_scores.html", {
+        "bands": explanations.band_rows(), "seed_floor": settings.seed_floor,
+        "seeds_per_partner": settings.seeds_per_partner, "terms_shown": settings.shared_terms_shown})
+
+
 @router.get("/signin")
 def signin_form(request: Request, account: MaybeSignedIn, next: str = "/") -> HTMLResponse:
     return render(request, "signin.html", {"next": safe_next(next), "error": None})
@@ -65,16 +74,18 @@ def signin(request: Request, session: SessionDep, form: Form) -> Response:
     if not csrf_ok(request, form):
         return render(request, "signin.html", {"next": target, "error": labels.CSRF_MESSAGE}, status=403)
     token = text(form, "token").strip()
-    account = account_for_token(session, token) if token else None
-    if account is None:
+    row = live_token(session, token) if token else None
+    account = active_account(session, row) if row is not None else None
+    if row is None or account is None:
         message = labels.TOKEN_REFUSED if token else labels.TOKEN_MISSING
         return render(request, "signin.html", {"next": target, "error": message}, status=401 if token else 422)
-    websession.renew(request, token)
+    record_use(session, row)
+    websession.sign_in(request, row, account)  # a server-side session: the cookie holds only its new id
     return redirect(request, target)
 
 
 @router.post("/signout")
 def signout(request: Request, form: Form) -> RedirectResponse:
     check_csrf(request, form)
-    websession.renew(request, None)
+    websession.sign_out(request)  # the session's row is deleted: the old cookie signs no one in
     return redirect(request, "/")

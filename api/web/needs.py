@@ -17,9 +17,10 @@ from .. import access, queries, usecases
 from ..deps import ServiceDep, SessionDep
 from ..errors import validation_details
 from ..models import Account, Collaboration, Need, NeedCreate, Organisation, Role
+from ..params import PathId
 from ..schemas import MatchOptions
 from ..service import MatchService
-from . import labels
+from . import explanations, labels
 from .deps import PAGE_MATCHES, PAGE_WRITES, SignedIn, require
 from .forms import Form, check_csrf, form_errors, need_values, without_empty
 from .render import redirect, render
@@ -85,7 +86,9 @@ def results_context(session: Session, service: MatchService, account: Account, n
         return {"need": need, "match": None, "filters": filters,
                 "filter_error": labels.FILTER_REFUSED.format(fields="・".join(sorted(fields)))}
     match = queries.match_need(session, service, account, need, options)
-    return {"need": need, "match": match, "filters": filters, "filter_error": None}
+    return {"need": need, "match": match, "filters": filters, "filter_error": None,
+            "gain": explanations.gain_sentence(match),
+            "seeds_note": explanations.seed_floor_note(service.engine.settings.seed_floor)}
 
 
 def page_filters(scope: str, level: str, region: str, market_area: str) -> dict[str, str]:
@@ -101,7 +104,7 @@ def results_page_context(session: Session, account: Account, need: Need) -> dict
 
 
 @router.get("/needs/{need_id}", dependencies=[PAGE_MATCHES])
-def need_results(need_id: int, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
+def need_results(need_id: PathId, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                  scope: str = "", level: str = "", region: str = "", market_area: str = "",
                  created: str = "") -> HTMLResponse:
     need = access.readable_need(session, account, need_id)
@@ -111,7 +114,7 @@ def need_results(need_id: int, request: Request, session: SessionDep, service: S
 
 
 @router.get("/needs/{need_id}/results", dependencies=[PAGE_MATCHES])
-def need_results_fragment(need_id: int, request: Request, session: SessionDep, service: ServiceDep,
+def need_results_fragment(need_id: PathId, request: Request, session: SessionDep, service: ServiceDep,
                           account: SignedIn, scope: str = "", level: str = "", region: str = "",
                           market_area: str = "") -> HTMLResponse:
     """The result list alone, for htmx; the browser's address follows the filters."""

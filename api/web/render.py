@@ -14,14 +14,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from matcher.results import closeness_band
+
 from ..errors import http_error
 from ..models import Role
 from . import labels
 from . import session as websession
+from .explanations import HELP_URL, band_class, band_rule
 from .highlight import highlight
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 TEMPLATES.env.filters["highlight"] = highlight
+# scores in words (api/web/explanations.py): the band of a closeness, its CSS class, its rule, the help page
+TEMPLATES.env.filters["closeness"] = closeness_band
+TEMPLATES.env.filters["band_class"] = band_class
+TEMPLATES.env.globals.update(BAND_RULE=band_rule(), SCORES_HELP=HELP_URL)
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,

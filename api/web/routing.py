@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
 from ..errors import HANDLED
+from . import session as websession
 from .deps import SignInRequired, safe_next
 from .render import error_response
 
@@ -23,7 +24,9 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except SignInRequired:
-                return to_sign_in(request)
+                response = to_sign_in(request)
+                websession.store(request, response, websession.load(request))  # an ended session's new id
+                return response
             except HANDLED as exc:
                 return error_response(request, exc)
 

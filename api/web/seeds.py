@@ -14,6 +14,7 @@ from matcher.regions import default_prefectures
 from .. import access, queries, usecases
 from ..deps import ServiceDep, SessionDep
 from ..models import Readiness, Role, Seed, SeedCreate, SeedUpdate, Status
+from ..params import PathId
 from ..present import seed_public
 from . import labels
 from .deps import PAGE_MATCHES, PAGE_WRITES, SignedIn, require
@@ -65,7 +66,7 @@ def seed_create(request: Request, session: SessionDep, service: ServiceDep, acco
 
 
 @router.get("/seeds/{seed_id}", dependencies=[PAGE_MATCHES])  # it shows the needs the seed fits
-def seed_detail(seed_id: int, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
+def seed_detail(seed_id: PathId, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                 saved: str = "") -> HTMLResponse:
     seed = access.readable_seed(session, account, seed_id)
     hits = None
@@ -79,13 +80,13 @@ def seed_detail(seed_id: int, request: Request, session: SessionDep, service: Se
 
 
 @router.get("/seeds/{seed_id}/edit")
-def seed_edit(seed_id: int, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
+def seed_edit(seed_id: PathId, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
     seed = access.writable_seed(session, account, seed_id)
     return render(request, "seed_form.html", seed_form_context(stored_values(seed), {}, seed))
 
 
 @router.post("/seeds/{seed_id}/edit", dependencies=[PAGE_WRITES])
-def seed_update(seed_id: int, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
+def seed_update(seed_id: PathId, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                 form: Form) -> Response:
     check_csrf(request, form)
     seed = access.writable_seed(session, account, seed_id)
@@ -101,7 +102,7 @@ def seed_update(seed_id: int, request: Request, session: SessionDep, service: Se
 
 
 @router.post("/seeds/{seed_id}/withdraw", dependencies=[PAGE_WRITES])
-def seed_withdraw(seed_id: int, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
+def seed_withdraw(seed_id: PathId, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                   form: Form) -> RedirectResponse:
     check_csrf(request, form)
     usecases.withdraw_seed(session, service, account, seed_id)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..embed import DEFAULT_MODEL_DIR
-from .common import ROOT, ModelDir, Threads, load_encoder, print_json, progress_bar, user_errors
+from .common import ROOT, ModelDir, Threads, err_console, load_encoder, print_json, progress_bar, user_errors
 
 
 def bench_similarity(file: Path, model_dir: ModelDir = DEFAULT_MODEL_DIR, threads: Threads = 0) -> None:
@@ -28,19 +28,37 @@ def bench_retrieval(folder: Path, model_dir: ModelDir = DEFAULT_MODEL_DIR, threa
                                dense_weights=(0.3, 0.4, 0.5, 0.6, 0.7)))
 
 
+# need2univ's options, shared with `matcher train-ranker` (cli/train_ranker.py)
+Queries = Annotated[Path, typer.Option(help="queries.jsonl と qrels.tsv のあるフォルダ（学習に使う組）")]
+Seeds = Annotated[Path, typer.Option(help="シーズ（_id, title, institution）のJSONL")]
+NoTop10Queries = Annotated[Path | None, typer.Option(help="同じニーズの、最大の大学を除いた組（dev-notop10）")]
+NoTop10Seeds = Annotated[Path | None, typer.Option(help="その組のシーズ（seeds-notop10.jsonl）")]
+Folds = Annotated[int, typer.Option(help="交差検証の分割数（事業ごとに分ける）")]
+CacheDir = Annotated[Path, typer.Option(help="シーズ索引のキャッシュ")]
+BENCH_CACHE = ROOT / ".bench-cache"
+
+
 def bench_need2univ(
-    queries: Annotated[Path, typer.Option(help="queries.jsonl と qrels.tsv のあるフォルダ")],
-    seeds: Annotated[Path, typer.Option(help="シーズ（_id, title, institution）のJSONL")],
-    cache_dir: Annotated[Path, typer.Option(help="シーズ索引のキャッシュ")] = ROOT / ".bench-cache",
-    model_dir: ModelDir = DEFAULT_MODEL_DIR, threads: Threads = 0,
+    queries: Queries, seeds: Seeds, notop10_queries: NoTop10Queries = None, notop10_seeds: NoTop10Seeds = None,
+    folds: Folds = 5, cache_dir: CacheDir = BENCH_CACHE, model_dir: ModelDir = DEFAULT_MODEL_DIR, threads: Threads = 0,
 ) -> None:
-    """ニーズ→大学: エンジンと人気度ベースラインの nDCG@10, R@10。"""
+    """ニーズ→大学: 固定の規則・人気度・学習した順位付けの nDCG@10, R@10（分割ごとの平均 ± 標準偏差）と、既定の判定。"""
     from .. import bench
 
-    with progress_bar() as update:
-        result = bench.need2univ(queries, seeds, load_encoder(model_dir, threads), cache_dir=cache_dir,
-                                 progress=update)
+    notop10 = notop10_pair(notop10_queries, notop10_seeds)
+    with user_errors(), progress_bar() as update:
+        result = bench.need2univ(queries, seeds, load_encoder(model_dir, threads), notop10=notop10, folds=folds,
+                                 cache_dir=cache_dir, progress=update)
     print_json(result)
+    decision = result.get("decision")
+    if isinstance(decision, dict):
+        err_console.print(f"[bold]判定:[/bold] {decision['summary']}")
+
+
+def notop10_pair(queries: Path | None, seeds: Path | None) -> tuple[Path, Path] | None:
+    if (queries is None) != (seeds is None):
+        raise typer.BadParameter("--notop10-queries と --notop10-seeds は両方を指定してください。")
+    return (queries, seeds) if queries is not None and seeds is not None else None
 
 
 def bench_report_scale(

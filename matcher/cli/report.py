@@ -49,7 +49,7 @@ def report(
         float, typer.Option(help="未充足とみなす内容の近さ（最良シーズのコサイン）")] = DEFAULT_UNMET_THRESHOLD,
     cap: Annotated[int, typer.Option(help="上限付き割り当て: 1大学あたりのニーズ数（0 = 行わない）")] = 0,
     mode: Annotated[
-        str, typer.Option(help="dense（一括、既定）/ hybrid（語の一致を含む、ニーズごとに検索）")] = "dense",
+        str, typer.Option(help="hybrid（照合 match と同じスコア、既定）/ dense（埋め込みのみ、比較用）")] = "hybrid",
     csv_encoding: Annotated[
         str, typer.Option(help="utf-8-sig（BOM付き、既定）/ cp932（表せない文字は〓に置換）")] = "utf-8-sig",
     model_dir: ModelDir = DEFAULT_MODEL_DIR, index_dir: IndexDir = DEFAULT_INDEX_DIR,

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from matcher.reports.concentration import OVER_SHARE
+
 from .japan_map import choropleth_svg
 from .svg import heatmap_svg, stacked_bars_svg
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FONT_STACK = '"Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", "Yu Gothic", "Meiryo", sans-serif'
 STAY, CROSS = "#93c5fd", "#1e40af"
+CONCENTRATION_SHOWN = 30  # universities in the HTML table (every one is in the CSV and XLSX)
 
 
 def _bars(stats: list[GroupStat], title: str) -> str:
@@ -57,5 +60,12 @@ def render_html(report: Report, *, for_print: bool = False) -> str:
     return env.get_template("report.html.j2").render(
         r=report, charts={k: Markup(v) for k, v in charts.items()}, unmet=unmet, font_stack=Markup(FONT_STACK),
         for_print=for_print, needs_shown=report.needs[:500], needs_total=len(report.needs),
-        universities_shown=report.universities[:100],
+        universities_shown=report.universities[:100], concentration_shown=report.concentration[:CONCENTRATION_SHOWN],
+        over_share=OVER_SHARE, bar_scale=_bar_scale(report),
     )
+
+
+def _bar_scale(report: Report, width: float = 160.0) -> float:
+    """Pixels per unit share, so that the largest share in the concentration table is `width` wide."""
+    largest = max((max(c.share_best, c.share_seeds) for c in report.concentration), default=0.0)
+    return width / largest if largest else 0.0

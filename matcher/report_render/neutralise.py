@@ -2,7 +2,7 @@
 
 A text cell is neutralised (prefixed with a single quote) when, after folding
 full-width forms with NFKC (＝＋－＠ → = + - @) and ignoring leading spaces,
-it starts with = + - @, or when it starts with a tab or carriage return
+it starts with = + - @, or when it starts with a tab, carriage return or line feed
 (OWASP "CSV injection"). Numbers stay numbers: -0.5 as a float is not text.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 
 TRIGGERS = ("=", "+", "-", "@")
-CONTROL = ("\t", "\r")
+CONTROL = ("\t", "\r", "\n")  # a leading line break hides the formula on the next line
 
 
 def needs_neutralising(text: str) -> bool:

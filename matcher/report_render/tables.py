@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from matcher.reports import AssignmentReport, FlowMatrix, GroupStat, NeedReport, Report, UniversityReport
+    from matcher.reports import (
+        AssignmentReport,
+        ConcentrationRow,
+        FlowMatrix,
+        GroupStat,
+        NeedReport,
+        Report,
+        UniversityReport,
+    )
 
 Table = tuple[list[str], list[list[object]]]
 Tables = dict[str, Table]
@@ -17,6 +25,8 @@ NEEDS_HEADER = ["ニーズID", "タイトル", "都道府県", "地域", "市場
                 "上位の連携先"]
 GROUP_HEADER = ["キー", "名称", "ニーズ数", "地域外", "地域外の割合", "未充足", "未充足の割合", "平均スコア向上",
                 "平均の内容の近さ"]
+CONCENTRATION_HEADER = ["大学", "最良の連携先となったニーズ数", "最良の連携先となった割合", "シーズ数", "シーズの割合",
+                        "倍率（最良の割合 ÷ シーズの割合）", "シーズの割合の2倍を超える"]
 UNIVERSITIES_HEADER = ["大学", "都道府県コード", "地域", "連携先となるニーズ数", "最良の連携先となるニーズ数",
                        "地域数", "対象の地域", "地域外のニーズ数"]
 
@@ -32,6 +42,7 @@ def report_tables(report: Report) -> Tables:
         "by_market_area": _groups(report.by_market_area),
         "by_prefecture": _groups(report.by_prefecture),
         "universities": _universities(report.universities),
+        "concentration": _concentration(report.concentration),
     }
     if report.assignment is not None:
         t["assignment"] = _assignment(report.assignment)
@@ -48,6 +59,7 @@ def _summary(report: Report) -> Table:
         ["地域を越えた場合の平均スコア向上（越えたニーズ）", round(silo.mean_gain_crossing, 4)],
         ["平均スコア向上（全ニーズ）", round(silo.mean_gain_all, 4)],
         ["地域内に候補がないニーズ", silo.no_local_partner],
+        ["最良の連携先の割合がシーズの割合の2倍を超える大学", sum(1 for c in report.concentration if c.over_share)],
         ["作成日時", m.generated_at],
     ]
     rows.extend(["注記", note] for note in m.notes)
@@ -88,6 +100,11 @@ def _universities(universities: list[UniversityReport]) -> Table:
     return (UNIVERSITIES_HEADER, [[u.university, u.prefecture_code or "", u.region or "", u.needs_served, u.best_for,
                                    u.region_count, "・".join(u.regions_served), u.cross_region_needs]
                                   for u in universities])
+
+
+def _concentration(rows: list[ConcentrationRow]) -> Table:
+    return (CONCENTRATION_HEADER, [[c.university, c.best_for, _r(c.share_best), c.seeds, _r(c.share_seeds),
+                                    _optional(c.ratio), "はい" if c.over_share else ""] for c in rows])
 
 
 def _assignment(a: AssignmentReport) -> Table:

@@ -12,7 +12,7 @@ SHEET_NAMES = {
     "summary": "概要", "needs": "ニーズ別", "flow_counts": "地域間の流れ（件数）", "flow_best": "地域間の流れ（最良）",
     "flow_weighted": "地域間の流れ（スコア）", "by_region": "地域別", "by_market_area": "市場領域別",
     "by_prefecture": "都道府県別", "universities": "大学別", "assignment": "上限付き割り当て",
-    "assignment_pairs": "割り当て一覧",
+    "assignment_pairs": "割り当て一覧", "concentration": "最良の連携先の集中",
 }
 
 

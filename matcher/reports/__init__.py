@@ -2,33 +2,33 @@
 
     report = compute_report(engine, ReportScope(regions=("中部",)), ReportOptions())
 
-Every need in the scope is matched against every seed nationwide, in batches:
+Every need in the scope is matched against every seed nationwide, in batches, **with
+the scores of `engine.match`** (the page and the API): the same candidates, the same
+hybrid score and the same aggregation, equal to the last bit (tests/test_reports_agree.py).
 
 1. The needs are encoded as queries (`encoder.encode_queries`, in chunks), or the
-   caller passes vectors (benchmarks, cached vectors).
-2. For each chunk of needs (`ReportOptions.chunk`, 1024): **nationwide**, one
-   FAISS search of the chunk's need matrix for the `candidates` nearest seeds of
-   each need; **in-region**, for each of the 8 regional blocks, one FAISS search
-   of the chunk's needs of that block over a flat index of that block's seeds
-   only, so that the best in-region partner is found even when no in-region
-   seed is among the nationwide candidates (the engine's `match` does the same
-   with a filter). A need's candidates are the union of the two lists.
-3. Scores follow the engine's dense half: the cosine is min–max normalised with
-   the bounds of the need's *nationwide* candidates (`rank.Bounds`, so nationwide
-   and in-region scores compare and subtract), then grouped per university and
-   aggregated with the engine's rule (`EngineSettings.aggregation`, "rms10" by
-   default; vectorised here and checked against `rank.AGGREGATIONS` in the tests).
+   caller passes vectors (benchmarks, cached vectors). Their BM25 terms are those
+   the need index holds for the same text, else the tokenizer's.
+2. For each chunk of needs (`ReportOptions.chunk`, 128), `search_batch.BatchSearch`
+   gives each need what `hybrid_search` gives `engine.match`: the cosines with every
+   seed from one matrix product, the BM25 scores from one sparse product of the
+   chunk's terms with the seeds' term weights; the dense top N ∪ the BM25 top N, the
+   bounds of that union (`rank.Bounds`) and the fused score (`rank.fuse_scores`).
+   It does so **nationwide** and **within the need's region** (the region's seeds
+   only, normalised on the nationwide bounds, as `match(scope="in-region")`), so
+   that the best in-region partner is found even when none of its seeds is among
+   the nationwide candidates, and nationwide and in-region scores subtract.
+3. Each set is grouped per university and aggregated with the engine's rule
+   (`EngineSettings.aggregation`, "rms10" by default) by `rank.aggregate_entries`,
+   the function `engine.match` calls too; partners are ordered by score, then name.
 4. Each need keeps its best 50 partners (for the lists, the flow matrix and
-   the constrained assignment), its best in-region partner and its best
-   seed's cosine; then the summaries are computed from these.
+   the constrained assignment), its best in-region partner and its best seed's
+   cosine; then the summaries are computed from these. The report lists partners
+   in score order: the page's cross-region guarantee (which promotes outside
+   partners into places 8–10 of its top 10) is a display rule it does not apply.
 
-**BM25 is not in the default batch path** (`mode="dense"`). The engine's BM25 is
-a per-query search with its own normalisation; at 10,000 needs it would cost
-about as much as 10,000 `engine.match` calls and defeat batching. So report
-scores are the dense half of the engine's fused score, and a report's ranking
-can differ from `engine.match` where word overlap decides. `mode="hybrid"`
-gives the engine's hybrid scores (one `hybrid_search` per need, with the
-batch-encoded vector) for scopes small enough to afford it.
+`mode="dense"` ranks by the embeddings alone (the engine's `hybrid_search(mode="dense")`),
+which is what reports did before they had BM25 in batch; it is kept for comparison.
 
 The absolute measure for *unmet* needs is the raw cosine (`similarity`) of the
 best seed of the best partner, not the aggregated score: the aggregated score is
@@ -61,11 +61,13 @@ from ..market_areas import market_area_names
 from ..records import Need
 from .aggregate import KEEP_PER_NEED, Condensed, Groups, aggregate_candidates, condense, need_reports
 from .assignment import constrained_assignment
-from .candidates import DenseSearcher, HybridSearcher, Searcher, SeedTable, region_indices
+from .candidates import Searcher, SeedTable, need_terms, region_indices
+from .concentration import OVER_SHARE
 from .model import (
     DEFAULT_UNMET_THRESHOLD,
     MODES,
     AssignmentReport,
+    ConcentrationRow,
     FlowMatrix,
     GroupStat,
     NeedReport,
@@ -85,9 +87,10 @@ if TYPE_CHECKING:
     from ..engine import Engine
 
 __all__ = [
-    "DEFAULT_UNMET_THRESHOLD", "AssignmentReport", "FlowMatrix", "Groups", "GroupStat", "NeedReport", "PartnerScore",
-    "Progress", "Report", "ReportMeta", "ReportOptions", "ReportScope", "SiloMeasure", "UniversityReport",
-    "aggregate_candidates", "compute_report", "constrained_assignment", "describe_scope", "select_needs", "summarise",
+    "DEFAULT_UNMET_THRESHOLD", "OVER_SHARE", "AssignmentReport", "ConcentrationRow", "FlowMatrix", "Groups",
+    "GroupStat", "NeedReport", "PartnerScore", "Progress", "Report", "ReportMeta", "ReportOptions", "ReportScope",
+    "SiloMeasure", "UniversityReport", "aggregate_candidates", "compute_report", "constrained_assignment",
+    "describe_scope", "select_needs", "summarise",
 ]
 
 Timings = dict[str, float]
@@ -122,9 +125,10 @@ def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: Rep
         table = SeedTable.build(engine)
         need_regions = [region_of_need(n, engine.prefectures) for n in chosen]
         need_region_idx = region_indices(need_regions)
-        searcher = _searcher(engine, table, candidates, chosen, vectors, need_regions, need_region_idx, options)
+        searcher = Searcher(engine, table, candidates, vectors, need_terms(engine, chosen), need_region_idx,
+                            options.chunk, options.mode)
     keep = max(options.top_partners, options.flow_partners, KEEP_PER_NEED)
-    condensed = _search_and_condense(engine, searcher, table, need_region_idx, keep, progress, timings)
+    condensed = _search_and_condense(engine, searcher, table, len(chosen), keep, progress, timings)
     progress("集計", 0, 1)
     with _stopwatch(timings, "summarise_s"):
         report = summarise(need_reports(engine.prefectures, table, chosen, need_regions, condensed, options),
@@ -180,36 +184,30 @@ def _encode(engine: Engine, needs: Sequence[Need], progress: Progress, batch: in
     return out
 
 
-def _searcher(engine: Engine, table: SeedTable, candidates: int, needs: Sequence[Need], vectors: np.ndarray,
-              need_regions: Sequence[str | None], need_region_idx: np.ndarray, options: ReportOptions) -> Searcher:
-    if options.mode == "dense":
-        return DenseSearcher(engine, table, candidates, vectors, need_region_idx, options.chunk)
-    return HybridSearcher(engine, table, candidates, needs, vectors, need_regions)
-
-
-def _search_and_condense(engine: Engine, searcher: Searcher, table: SeedTable, need_region_idx: np.ndarray,
-                         keep: int, progress: Progress, timings: Timings) -> Condensed:
+def _search_and_condense(engine: Engine, searcher: Searcher, table: SeedTable, n: int, keep: int,
+                         progress: Progress, timings: Timings) -> Condensed:
     """Search, aggregate and condense chunk by chunk, so that only the condensed partners stay in memory."""
-    n = len(need_region_idx)
     parts = []
     progress(searcher.stage, 0, n)
     for start in range(0, n, searcher.step):
         stop = min(start + searcher.step, n)
         with _stopwatch(timings, "search_s"):
-            found = searcher.search(start, stop)
+            found, within = searcher.search(start, stop)
         with _stopwatch(timings, "aggregate_s"):
-            groups = aggregate_candidates(found.need_idx, found.seed_row, found.score, found.cosine,
-                                          table.univ_of_row, engine.settings.aggregation)
-            parts.append(condense(groups, start, stop, need_region_idx, table.univ_region_idx, keep))
+            groups, local = (aggregate_candidates(f.need_idx, f.seed_row, f.score, f.cosine, table.univ_of_row,
+                                                  engine.settings.aggregation) for f in (found, within))
+            parts.append(condense(groups, local, start, stop, keep))
         progress(searcher.stage, stop, n)
     return Condensed.concat(parts, n)
 
 
 def _notes(options: ReportOptions) -> list[str]:
-    notes = ["スコアは各ニーズの全国候補の内容の近さ（コサイン）を0〜1に正規化し、大学ごとに集約したものです。"]
     if options.mode == "dense":
-        notes.append("一括処理のため語の一致（BM25）は含めていません。個別の照合（match）とは順位が異なることがあります。")
+        notes = ["スコアは各ニーズの全国候補の内容の近さ（コサイン）を0〜1に正規化し、大学ごとに集約したものです。",
+                 "語の一致（BM25）を含めない比較用の方式です。個別の照合（match）とは順位が異なることがあります。"]
     else:
-        notes.append("スコアは個別の照合（match）と同じ、内容の近さと語の一致（BM25）の加重和です。")
+        notes = ["スコアは個別の照合（画面・API の match）と同じ計算です: 内容の近さ（コサイン）と語の一致（BM25）を"
+                 "それぞれ全国の候補で0〜1に正規化した加重和を、大学ごとに集約したものです。"]
+    notes.append("連携先はスコアの順です（画面で地域外の候補を繰り上げて示す規則は適用していません）。")
     notes.append(f"「未充足」は最良シーズの内容の近さ（コサイン）が {options.unmet_threshold:.2f} 未満のニーズです。")
     return notes

@@ -1,9 +1,10 @@
 """From candidate seeds to partners: the vectorised aggregation per (need, university), and what each need keeps.
 
-`aggregate_candidates` applies the engine's aggregation rule to every (need,
-university) group at once; `condense` keeps each need's best `KEEP_PER_NEED`
-partners, its best in-region partner and its best seed's cosine, so memory
-stays bounded chunk by chunk; `need_reports` turns that into `NeedReport`s.
+`aggregate_candidates` applies the engine's aggregation rule (`rank.aggregate_entries`,
+the implementation `engine.match` uses) to every (need, university) group at once;
+`condense` keeps each need's best `KEEP_PER_NEED` partners, its best in-region partner
+(from the separately aggregated in-region candidates) and its best seed's cosine, so
+memory stays bounded chunk by chunk; `need_reports` turns that into `NeedReport`s.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..rank import AGGREGATIONS
+from ..rank import AGGREGATIONS, aggregate_entries
 from ..records import Need
 from ..regions import PrefectureTable
 from .candidates import SeedTable
@@ -22,8 +23,6 @@ from .model import NeedReport, PartnerScore, ReportOptions
 
 # partners kept per need after aggregation: enough for the lists, the flow and the constrained assignment
 KEEP_PER_NEED = 50
-
-_SCORE_STEPS = (1 << 24) - 1  # seeds are ordered within a group by score quantised to 2^-24
 
 
 @dataclass
@@ -61,66 +60,10 @@ def _starts(need_idx: np.ndarray) -> np.ndarray:
 
 
 # ---- aggregation -------------------------------------------------------------
-def rule_shape(name: str) -> tuple[str, int] | None:
-    """Vectorisable rules: ("rms"|"top", k), ("max", 1), ("sum", 0); None = use the Python rule."""
-    if name == "max":
-        return ("max", 1)
-    if name == "sum":
-        return ("sum", 0)
-    for kind in ("rms", "top"):
-        if name.startswith(kind) and name[len(kind):].isdigit():
-            return (kind, int(name[len(kind):]))
-    return None
-
-
-@dataclass
-class _SortedSeeds:
-    """Candidate seeds sorted by group (need, university), best seed first within a group."""
-
-    key: np.ndarray  # group key: (need − base) × n_univ + university
-    score: np.ndarray  # float64
-    cosine: np.ndarray
-    seed_row: np.ndarray
-    boundary: np.ndarray  # first entry of each group
-    group_of: np.ndarray  # group number per entry
-
-    @classmethod
-    def of(cls, key: np.ndarray, seed_row: np.ndarray, score: np.ndarray, cosine: np.ndarray) -> _SortedSeeds:
-        inverse = np.rint((1.0 - np.clip(score.astype(np.float64), 0.0, 1.0)) * _SCORE_STEPS).astype(np.int64)
-        order = np.argsort(key * (_SCORE_STEPS + 1) + inverse, kind="stable")
-        key_s = key[order]
-        new_group = np.r_[True, key_s[1:] != key_s[:-1]]
-        return cls(key_s, score[order].astype(np.float64), cosine[order], seed_row[order], np.flatnonzero(new_group),
-                   np.cumsum(new_group) - 1)
-
-    def aggregated(self, aggregation: str) -> np.ndarray:
-        """The group scores by the rule `aggregation`, vectorised where the rule's shape allows."""
-        shape = rule_shape(aggregation)
-        if shape is None:
-            rule = AGGREGATIONS[aggregation]
-            ends = np.r_[self.boundary[1:], len(self.key)]
-            return np.array([rule(self.score[a:b].tolist()) for a, b in zip(self.boundary, ends, strict=True)],
-                            dtype=np.float64)
-        kind, k = shape
-        if kind == "max":
-            best: np.ndarray = self.score[self.boundary]
-            return best
-        if kind == "sum":
-            return np.bincount(self.group_of, weights=self.score, minlength=len(self.boundary))
-        keep = np.arange(len(self.key)) - self.boundary[self.group_of] < k  # the k best seeds of each group
-        values = self.score * self.score if kind == "rms" else self.score
-        sums = np.bincount(self.group_of[keep], weights=values[keep], minlength=len(self.boundary))
-        result: np.ndarray = np.sqrt(sums / k) if kind == "rms" else sums / k
-        return result
-
-
 def aggregate_candidates(need_idx: np.ndarray, seed_row: np.ndarray, score: np.ndarray, cosine: np.ndarray,
                          univ_of_row: np.ndarray, aggregation: str) -> Groups:
-    """Aggregate seed scores per (need, university) with the engine's rule, vectorised.
-
-    Equal to `rank.AGGREGATIONS[aggregation](sorted scores)` per group (tested);
-    only the choice among seeds tied within 2^-24 at a group's k-th place can differ.
-    """
+    """Aggregate seed scores per (need, university) with the engine's rule: `rank.aggregate_entries`, the one
+    implementation `engine.match` runs too, over every group of the chunk at once."""
     if aggregation not in AGGREGATIONS:
         raise InvalidInputError(f"集約方法「{aggregation}」は使えません。")
     if len(need_idx) == 0:
@@ -128,15 +71,14 @@ def aggregate_candidates(need_idx: np.ndarray, seed_row: np.ndarray, score: np.n
     base = int(need_idx.min())
     n_univ = int(univ_of_row.max()) + 1
     key = (need_idx.astype(np.int64) - base) * n_univ + univ_of_row[seed_row].astype(np.int64)
-    seeds = _SortedSeeds.of(key, seed_row, score, cosine)
-    agg = seeds.aggregated(aggregation)
-    similarity = np.maximum.reduceat(seeds.cosine.astype(np.float64), seeds.boundary)
-    group_key = seeds.key[seeds.boundary]
-    g_need, g_univ = group_key // n_univ + base, group_key % n_univ
+    result = aggregate_entries(key, score, aggregation)
+    agg = result.score
+    similarity = np.maximum.reduceat(np.asarray(cosine, dtype=np.float64)[result.order], result.starts)
+    g_need, g_univ = result.group // n_univ + base, result.group % n_univ
     # order: need, score desc, university index (= name order, the engine's tie-break)
     order = np.lexsort((g_univ, -agg, g_need))
     return Groups.sorted_by_need(g_need[order], g_univ[order], agg[order], similarity[order],
-                                 seeds.seed_row[seeds.boundary][order])
+                                 np.asarray(seed_row)[result.best][order])
 
 
 # ---- what each need keeps ------------------------------------------------------
@@ -167,25 +109,23 @@ class Condensed:
                              for f in ("local_univ", "local_score", "local_sim", "local_row", "best_sim")))
 
 
-def condense(groups: Groups, start: int, stop: int, need_region_idx: np.ndarray, univ_region_idx: np.ndarray,
-             keep: int) -> Condensed:
-    """Keep each need's best `keep` partners; note its best in-region partner and its best seed's cosine."""
+def condense(groups: Groups, local: Groups, start: int, stop: int, keep: int) -> Condensed:
+    """Keep each need's best `keep` partners (nationwide `groups`), its best in-region partner (the first of
+    `local`, the groups of its in-region candidates, as `engine.match(scope="in-region")` ranks them) and
+    its best seed's cosine."""
     kept = Condensed.nothing(stop - start)
+    if len(local.need_idx):
+        first = local.starts[:-1]
+        at = local.need_idx[first] - start
+        kept.local_univ[at] = local.univ[first]
+        kept.local_score[at] = local.score[first]
+        kept.local_sim[at] = local.similarity[first]
+        kept.local_row[at] = local.best_seed_row[first]
     g = groups
     if not len(g.need_idx):
         return kept
     firsts = g.starts[:-1]
     kept.best_sim[g.need_idx[firsts] - start] = np.maximum.reduceat(g.similarity, firsts)
-    region = need_region_idx[g.need_idx]
-    hits = np.flatnonzero((univ_region_idx[g.univ] == region) & (region >= 0))
-    if len(hits):
-        # the first in-region entry of each need (entries are sorted by need, score desc)
-        first_hit = hits[np.r_[True, g.need_idx[hits][1:] != g.need_idx[hits][:-1]]]
-        at = g.need_idx[first_hit] - start
-        kept.local_univ[at] = g.univ[first_hit]
-        kept.local_score[at] = g.score[first_hit]
-        kept.local_sim[at] = g.similarity[first_hit]
-        kept.local_row[at] = g.best_seed_row[first_hit]
     group_of = np.repeat(np.arange(len(firsts)), np.diff(g.starts))
     mask = np.arange(len(g.need_idx)) - firsts[group_of] < keep
     kept.groups = Groups.sorted_by_need(g.need_idx[mask], g.univ[mask], g.score[mask], g.similarity[mask],

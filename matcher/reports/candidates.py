@@ -1,25 +1,24 @@
-"""The seeds as arrays (`SeedTable`) and the two ways to find each need's candidate seeds.
+"""The seeds as arrays (`SeedTable`), and each need's candidate seeds, found in batch (`Searcher`).
 
-`DenseSearcher` is the default, batched path: one FAISS search per chunk of
-needs nationwide and one per regional block over that block's seeds.
-`HybridSearcher` gives the engine's fused (dense + BM25) scores, one
-`hybrid_search` per need. Both answer `BatchCandidates`: flat arrays, one entry
-per (need, seed), scored in [0, 1] against the bounds of the need's nationwide
-candidates, so that nationwide and in-region scores compare and subtract.
+`Searcher` runs `search_batch.BatchSearch` over chunks of needs: per need, the
+candidates and fused scores that `engine.match` gets from `hybrid_search`,
+nationwide and within the need's region (normalised on the nationwide bounds,
+so that the two compare and subtract, as the engine's scopes do). Both answer
+`BatchCandidates`: flat arrays, one entry per (need, seed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..rank import Bounds
+from ..index import fingerprint
 from ..records import Need, Seed
 from ..regions import REGION_ORDER
-from ..search import hybrid_search
+from ..search_batch import BatchSearch
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -59,6 +58,10 @@ class SeedTable:
     def rows_of(self, seed_ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.seed_ids, seed_ids).astype(np.int64)
 
+    def seeds_per_university(self) -> dict[str, int]:
+        counts = np.bincount(self.univ_of_row, minlength=len(self.universities)).tolist()
+        return dict(zip(self.universities, counts, strict=True))
+
     def university_rows(self) -> list[tuple[str, str | None, str | None]]:
         """(name, prefecture code, region) per university, in index order."""
         return list(zip(self.universities, self.univ_pref, self.univ_region, strict=True))
@@ -81,7 +84,7 @@ class BatchCandidates:
 
     need_idx: np.ndarray  # int64, index of the need in the report
     seed_row: np.ndarray  # int64
-    score: np.ndarray  # float32, normalised (dense) or fused (hybrid)
+    score: np.ndarray  # float32, fused (in [0, 1])
     cosine: np.ndarray  # float32
 
     @classmethod
@@ -97,123 +100,38 @@ class BatchCandidates:
                      for f in ("need_idx", "seed_row", "score", "cosine")))
 
 
-class Searcher(Protocol):
-    """Finds the candidates of the needs start:stop of the report, `step` needs at a time."""
-
-    stage: str  # what the progress shows
-    step: int
-
-    def search(self, start: int, stop: int) -> BatchCandidates: ...
-
-
-class DenseSearcher:
-    """The batched dense path: one FAISS search per chunk nationwide, one per region for the in-region seeds.
-
-    The candidates of a need are its nationwide top k, except the seeds of its
-    own region, plus the top k of its own region's seeds. That is the union of
-    the two top-k lists without a merge: an in-region seed among the nationwide
-    top k has fewer than k seeds of any region above it, so it is also among
-    the in-region top k.
-    """
+class Searcher:
+    """Each need's candidates, `step` needs at a time: nationwide, and within its own region."""
 
     stage = "シーズを検索・集約"
 
-    def __init__(self, engine: Engine, table: SeedTable, k: int, vectors: np.ndarray, need_region_idx: np.ndarray,
-                 step: int):
-        import faiss
-
-        self.collection = engine.seed_index
-        self.table = table
+    def __init__(self, engine: Engine, table: SeedTable, candidates: int, vectors: np.ndarray,
+                 terms: Sequence[Sequence[str]], need_region_idx: np.ndarray, step: int, mode: str):
         self.vectors = vectors
+        self.terms = terms
         self.need_region_idx = need_region_idx
-        self.step = step
-        self.k = max(1, min(k, len(self.collection))) if len(self.collection) else 0
-        # region index → (its seeds' rows, a flat index of their vectors, k within the region)
-        self.regions: dict[int, tuple[np.ndarray, Any, int]] = {}
-        for r in range(len(REGION_ORDER)):
-            rows = np.flatnonzero(table.seed_region_idx == r)
-            if len(rows):
-                flat = faiss.IndexFlatIP(self.collection.dim)
-                flat.add(np.ascontiguousarray(self.collection.vectors_of(table.seed_ids[rows]), dtype=np.float32))
-                self.regions[r] = (rows, flat, min(self.k, len(rows)))
+        self.step = max(1, step)
+        vocabulary = {t for need_terms in terms for t in need_terms}
+        self.batch = BatchSearch(engine.seed_index, table.seed_ids, vocabulary, candidates=candidates,
+                                 dense_weight=engine.settings.dense_weight, mode=mode)
+        self.region_rows = {r: np.flatnonzero(table.seed_region_idx == r) for r in range(len(REGION_ORDER))}
 
-    def search(self, start: int, stop: int) -> BatchCandidates:
-        vectors, region_idx = self.vectors[start:stop], self.need_region_idx[start:stop]
-        if len(vectors) == 0 or self.k == 0:
-            return BatchCandidates.empty()
-        sims, ids = self.collection.dense.search(vectors, self.k)
-        valid = ids >= 0
-        bounds = [Bounds.of(row[ok]) for row, ok in zip(sims, valid, strict=True)]
-        parts = [self._nationwide(sims, ids, valid, region_idx, bounds)]
-        for r in self.regions:
-            members = np.flatnonzero(region_idx == r)
-            if len(members):
-                parts.append(self._in_region(r, vectors, members, bounds))
-        found = BatchCandidates.concat(parts)
-        found.need_idx += start
-        return found
-
-    def _nationwide(self, sims: np.ndarray, ids: np.ndarray, valid: np.ndarray, region_idx: np.ndarray,
-                    bounds: list[Bounds]) -> BatchCandidates:
-        """The nationwide hits, less those of the need's own region (the in-region search brings them)."""
-        rows = np.zeros_like(ids)
-        rows[valid] = self.table.rows_of(ids[valid])
-        own = (self.table.seed_region_idx[rows] == region_idx[:, None]) & (region_idx[:, None] >= 0)
-        keep = valid & ~own
-        need = np.repeat(np.arange(len(sims), dtype=np.int64), self.k).reshape(sims.shape)
-        scores = _normalised(bounds, sims, valid)
-        return BatchCandidates(need[keep], rows[keep], scores[keep], sims[keep].astype(np.float32))
-
-    def _in_region(self, r: int, vectors: np.ndarray, members: np.ndarray, bounds: list[Bounds]) -> BatchCandidates:
-        """The top k of region r's seeds for the needs `members` (of region r), on their nationwide bounds."""
-        region_rows, flat, kr = self.regions[r]
-        sims, local = flat.search(vectors[members], kr)
-        ok = local >= 0
-        scores = _normalised([bounds[m] for m in members.tolist()], sims, ok)
-        need = np.repeat(members, kr).reshape(len(members), kr)
-        return BatchCandidates(need[ok].astype(np.int64), region_rows[local[ok]], scores[ok],
-                               sims[ok].astype(np.float32))
+    def search(self, start: int, stop: int) -> tuple[BatchCandidates, BatchCandidates]:
+        """(nationwide, in-region) candidates of the needs start:stop; need_idx counts from the report's first need."""
+        found, within = self.batch.search(self.vectors[start:stop], self.terms[start:stop],
+                                          self.need_region_idx[start:stop].astype(np.int64), self.region_rows)
+        return (BatchCandidates(found.query + start, found.column, found.fused, found.dense),
+                BatchCandidates(within.query + start, within.column, within.fused, within.dense))
 
 
-def _normalised(bounds: Sequence[Bounds], sims: np.ndarray, found: np.ndarray) -> np.ndarray:
-    """Each row of cosines on its need's bounds; FAISS pads missing hits with -3.4e38, zeroed first."""
-    hits = np.where(found, sims, np.float32(0))
-    return np.stack([b.normalise(row) for b, row in zip(bounds, hits, strict=True)])
-
-
-class HybridSearcher:
-    """The engine's hybrid scores: one `hybrid_search` per need (nationwide, then its region with the same bounds)."""
-
-    stage = "シーズを検索・集約（語の一致を含む）"
-    step = 64
-
-    def __init__(self, engine: Engine, table: SeedTable, k: int, needs: Sequence[Need], vectors: np.ndarray,
-                 need_regions: Sequence[str | None]):
-        self.engine = engine
-        self.table = table
-        self.k = k
-        self.needs = needs
-        self.vectors = vectors
-        self.need_regions = need_regions
-        self.region_ids = {r: table.seed_ids[table.seed_region_idx == i] for i, r in enumerate(REGION_ORDER)}
-
-    def search(self, start: int, stop: int) -> BatchCandidates:
-        return BatchCandidates.concat([self._one(i) for i in range(start, stop)])
-
-    def _one(self, i: int) -> BatchCandidates:
-        index, weight = self.engine.seed_index, self.engine.settings.dense_weight
-        terms = self.engine.tokenizer.terms(self.needs[i].text)
-        found = hybrid_search(index, self.vectors[i], terms, candidates=self.k, dense_weight=weight)
-        ids, fused, cos = [found.ids], [found.fused], [found.dense]
-        region = self.need_regions[i]
-        if region is not None:
-            local = hybrid_search(index, self.vectors[i], terms, candidates=self.k, allowed=self.region_ids[region],
-                                  bounds=(found.dense_bounds, found.lexical_bounds), dense_weight=weight)
-            ids.append(local.ids)
-            fused.append(local.fused)
-            cos.append(local.dense)
-        all_ids = np.concatenate(ids)
-        _, first = np.unique(all_ids, return_index=True)  # a seed found in both searches counts once
-        return BatchCandidates(np.full(len(first), i, dtype=np.int64), self.table.rows_of(all_ids[first]),
-                               np.concatenate(fused)[first].astype(np.float32),
-                               np.concatenate(cos)[first].astype(np.float32))
+def need_terms(engine: Engine, needs: Sequence[Need]) -> list[list[str]]:
+    """Each need's BM25 terms: as the need index holds them where it holds that very text (no tokenising,
+    which would cost ~1 ms a need), else from the tokenizer, as `engine.match` tokenises its text."""
+    index = engine.need_index
+    out = []
+    for need in needs:
+        if index.fingerprints.get(need.id) == fingerprint(need.text, index.model_name):
+            out.append(list(index.lexical.terms_of(need.id)))  # BM25 counts each distinct term once
+        else:
+            out.append(engine.tokenizer.terms(need.text))
+    return out

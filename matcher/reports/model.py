@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-MODES = ("dense", "hybrid")
+MODES = ("hybrid", "dense")  # hybrid: the engine's score (match); dense: embeddings only
 
 # A need whose best seed's raw cosine is below this is "unmet". e5 cosines are compressed:
 # off-topic pairs sit near 0.79-0.82. On the demo corpus the needs' best cosines run 0.86-0.95
@@ -40,8 +40,8 @@ class ReportOptions:
     unmet_threshold: float = DEFAULT_UNMET_THRESHOLD
     assignment_cap: int | None = None  # needs per university in the constrained assignment; None = skip
     assignment_per_need: int = 1  # partners given to each need in the constrained assignment
-    mode: str = "dense"  # "dense" (batched) or "hybrid" (engine's fused score, one search per need)
-    chunk: int = 1024  # needs per FAISS search call
+    mode: str = "hybrid"  # "hybrid": engine.match's score, in batch; "dense": embeddings only (for comparison)
+    chunk: int = 128  # needs per batch search: ~10 bytes × chunk × seeds (130 MB at 10^5 seeds)
 
 
 # ---- outputs -----------------------------------------------------------
@@ -150,6 +150,19 @@ class UniversityReport:
 
 
 @dataclass
+class ConcentrationRow:
+    """A university's share of the needs' best-partner places beside its share of the seeds (concentration.py)."""
+
+    university: str
+    best_for: int  # needs it is the best partner of
+    share_best: float  # of the needs that have a best partner
+    seeds: int
+    share_seeds: float  # of all seeds
+    ratio: float | None  # share_best / share_seeds; None without seeds
+    over_share: bool  # share_best > OVER_SHARE × share_seeds
+
+
+@dataclass
 class AssignmentReport:
     cap: int
     per_need: int
@@ -194,6 +207,7 @@ class Report:
     by_prefecture: list[GroupStat]
     universities: list[UniversityReport]
     assignment: AssignmentReport | None
+    concentration: list[ConcentrationRow] = field(default_factory=list)  # empty when seed counts are not given
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data, floats rounded to 4 places; derived shares and counts included."""

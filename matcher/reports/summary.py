@@ -6,12 +6,13 @@ Pure functions over `NeedReport`s, so the tests can run them on score tables wri
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..regions import REGION_ORDER, Prefecture
 from .aggregate import Groups
 from .assignment import constrained_assignment
 from .candidates import SeedTable
+from .concentration import concentration
 from .model import (
     AssignmentReport,
     FlowMatrix,
@@ -32,11 +33,14 @@ University = tuple[str, str | None, str | None]  # name, prefecture code, region
 
 def summarise(needs: list[NeedReport], universities: Sequence[University], options: ReportOptions,
               prefectures: Iterable[Prefecture], area_names: dict[str, str], *, groups: Groups | None = None,
-              table: SeedTable | None = None) -> Report:
-    """Every summary of the report; the constrained assignment too when `options` asks for it and `groups` are given.
+              table: SeedTable | None = None, seeds_per_university: Mapping[str, int] | None = None) -> Report:
+    """Every summary of the report; the constrained assignment too when `options` asks for it and `groups` are given,
+    and the concentration of best-partner places when the seed counts are given (`table` gives them too).
 
     The meta data is left blank (compute_report fills it in).
     """
+    if seeds_per_university is None and table is not None:
+        seeds_per_university = table.seeds_per_university()
     regions = list(REGION_ORDER)
     assignment: AssignmentReport | None = None
     if options.assignment_cap is not None and groups is not None:
@@ -48,7 +52,7 @@ def summarise(needs: list[NeedReport], universities: Sequence[University], optio
         meta, needs, flow_matrix(needs, regions, options.flow_partners), flow_matrix(needs, regions, 1),
         silo_measure(needs), stats_by_region(needs), stats_by_market_area(needs, area_names),
         stats_by_prefecture(needs, prefectures), university_reports(needs, universities, options.flow_partners),
-        assignment,
+        assignment, concentration(needs, seeds_per_university) if seeds_per_university is not None else [],
     )
 
 

@@ -39,7 +39,7 @@ def test_start_up_rebuilds_a_damaged_or_stale_index(settings, encoder, damage):
             path.unlink()
     elif damage == "corrupt":
         (seeds_dir / "dense.faiss").write_bytes(b"\x00" * 64)
-        (seeds_dir / "terms.json").write_text("{broken", encoding="utf-8")
+        (seeds_dir / "terms.npz").write_bytes(b"PK broken")
     else:
         # the database changes while the service is down: one seed withdrawn, one added
         with _db(settings) as session:

@@ -25,7 +25,7 @@ from api.limits import TEXT_MAX_CHARS
 from api.main import create_app
 from api.service import passage_text
 from matcher.index import fingerprint
-from matcher.reports.candidates import DenseSearcher
+from matcher.reports.candidates import Searcher
 
 API = "/api/v1"
 GUARD_S = 120.0
@@ -122,7 +122,7 @@ def test_a_report_job_does_not_hold_up_matches_or_writes(client, actors, backgro
 
     def report_held_in_its_search(*args: Any, progress: Any, **kwargs: Any) -> Any:
         def held_progress(stage: str, done: int, total: int) -> None:
-            if stage == DenseSearcher.stage and done == 0:  # the search over the seeds starts
+            if stage == Searcher.stage and done == 0:  # the search over the seeds starts
                 entered.set()
                 release.wait(GUARD_S)
             progress(stage, done, total)
