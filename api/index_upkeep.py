@@ -22,6 +22,8 @@ import logging
 import threading
 import time
 
+from matcher.index_snapshot import remove_leftover_temp_files
+
 from .follower import IndexFollower
 from .service import MatchService
 
@@ -57,6 +59,10 @@ class IndexUpkeep:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return False
+            # a write cut short by a crash leaves a temp file as large as the index: only now, with the writers'
+            # lock held, is none of them in use
+            for part in ("seeds", "needs"):
+                remove_leftover_temp_files(directory / part)
             # read before the copy: the snapshot then holds at least what the sequence says
             self.service.write_snapshot(applied_sequence=self.follower.tracker.floor)
         self.written_at_count = count

@@ -47,6 +47,7 @@ from .lexical import BM25Snapshot, BM25State, Ids
 FORMAT_VERSION = 2
 DENSE_FILE = "dense.faiss"
 TERMS_FILE = "terms.npz"
+LEGACY_TERMS_FILE = "terms.json"
 FINGERPRINT_DTYPE = "S16"  # index.fingerprint(): 16 hex digits
 CONFIG_FILE = "config.json"
 
@@ -104,7 +105,18 @@ class CollectionSnapshot:
         _atomic_write(directory / DENSE_FILE, dense_bytes)
         _atomic_write(directory / TERMS_FILE, terms_bytes)
         _atomic_write(directory / CONFIG_FILE, config_bytes)
+        (directory / LEGACY_TERMS_FILE).unlink(missing_ok=True)  # format 1's, which nothing reads any more
         return len(dense_bytes) + len(terms_bytes) + len(config_bytes)
+
+
+def remove_leftover_temp_files(directory: Path) -> int:
+    """Delete the temp files of writes that a crash cut short; returns how many. Call it only while no
+    snapshot of this directory is being written (api/index_upkeep.py holds the writers' lock)."""
+    removed = 0
+    for path in Path(directory).glob(".*.tmp"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def read_files(directory: Path) -> tuple[dict[str, Any], bytes, bytes]:

@@ -55,10 +55,19 @@ def sync_collection(collection: Collection, texts: dict[int, str], encoder: Text
     extra = collection.ids() - set(texts)
     report.removed = collection.delete(sorted(extra)) if extra else 0
     items = list(stale.items())
-    for start in range(0, len(items), batch):
-        report.encoded += embed_and_upsert(collection, dict(items[start:start + batch]), encoder, tokenizer, known)
-        if progress:
-            progress(min(start + batch, len(items)), len(items))
+    # one BM25 merge at the end, not one each time the delta outgrows its threshold: a rebuild of 10^5 seeds
+    # in batches of 64 merged 97 times (27 s of O(N) work)
+    auto_merge, collection.lexical.auto_merge = collection.lexical.auto_merge, False
+    try:
+        for start in range(0, len(items), batch):
+            report.encoded += embed_and_upsert(collection, dict(items[start:start + batch]), encoder, tokenizer,
+                                               known)
+            if progress:
+                progress(min(start + batch, len(items)), len(items))
+    finally:
+        collection.lexical.auto_merge = auto_merge
+    if auto_merge and collection.lexical.merge_due():
+        collection.lexical.merge()
     return report
 
 

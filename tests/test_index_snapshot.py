@@ -157,3 +157,15 @@ def test_terms_that_do_not_fit_together_are_refused(collection, tmp_path, damage
     (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(IndexFormatError, match="復元できません"):
         Collection.load(tmp_path)
+
+
+def test_leftovers_of_cut_writes_and_of_format_1_are_removed(collection, tmp_path):
+    from matcher.index_snapshot import LEGACY_TERMS_FILE, remove_leftover_temp_files
+
+    (tmp_path / LEGACY_TERMS_FILE).write_text("{}")
+    (tmp_path / ".dense.faiss.abc.tmp").write_bytes(b"cut short")
+    collection.save(tmp_path)
+    assert not (tmp_path / LEGACY_TERMS_FILE).exists()
+    assert remove_leftover_temp_files(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([CONFIG_FILE, DENSE_FILE, TERMS_FILE])
+    assert Collection.load(tmp_path).ids() == collection.ids()
