@@ -14,6 +14,7 @@ from .bench_explain import bench_explain
 from .demo_vectors import demo_vectors
 from .match import demo, index, match, needs_for_seed, setup_model
 from .report import report
+from .train_ranker import train_ranker
 
 
 def build_app() -> typer.Typer:
@@ -25,6 +26,7 @@ def build_app() -> typer.Typer:
     app.command("demo")(demo)
     app.command("demo-vectors")(demo_vectors)
     app.command("report")(report)
+    app.command("train-ranker")(train_ranker)
 
     bench_app = typer.Typer(help="ベンチマーク（結果はJSONで出力）", no_args_is_help=True)
     bench_app.command("similarity")(bench_similarity)

@@ -114,15 +114,24 @@ def cross_validate(sets: Mapping[str, Sequence[JudgedNeed]], popularity: Mapping
     figures: Figures = {}
     sizes: dict[str, list[int]] = {}
     for name, needs in sets.items():
-        rules = sorted({rule for need in needs for rule in need.rules})
-        table = methods(rules, popularity[name])
-        per_fold = []
-        for f in range(k):
-            held_out = [n for n in needs if fold_of[n.project] == f]
-            if not held_out:
-                raise ValueError(f"cross-validation: fold {f} of {name} has no needs")
-            per_fold.append((len(held_out), _fold_figures(held_out, models[f], table)))
-        sizes[name] = [size for size, _ in per_fold]
-        figures[name] = {method: {metric: Spread.of([fold[method][metric] for _, fold in per_fold])
-                                  for metric in METRICS} for method in table}
+        sizes[name], figures[name] = _set_figures(name, needs, popularity[name], fold_of, models)
     return CrossValidation(k, sizes, figures, models)
+
+
+def _set_figures(name: str, needs: Sequence[JudgedNeed], popularity: Sequence[str], fold_of: Mapping[str, int],
+                 models: Sequence[LinearRanker]) -> tuple[list[int], dict[str, dict[str, Spread]]]:
+    """One set: the needs in each test fold, and method → metric → spread over the folds."""
+    rules = sorted({rule for need in needs for rule in need.rules})
+    table = methods(rules, popularity)
+    per_fold = [_fold_figures(_held_out(name, needs, fold_of, f), model, table) for f, model in enumerate(models)]
+    sizes = [sum(1 for n in needs if fold_of[n.project] == f) for f in range(len(models))]
+    spreads = {method: {metric: Spread.of([fold[method][metric] for fold in per_fold]) for metric in METRICS}
+               for method in table}
+    return sizes, spreads
+
+
+def _held_out(name: str, needs: Sequence[JudgedNeed], fold_of: Mapping[str, int], fold: int) -> list[JudgedNeed]:
+    held_out = [n for n in needs if fold_of[n.project] == fold]
+    if not held_out:
+        raise ValueError(f"cross-validation: fold {fold} of {name} has no needs")
+    return held_out
