@@ -3,10 +3,16 @@
 Roles:
 - poster: posts needs; sees public needs and its own confidential ones; changes only its own needs.
 - researcher: registers seeds under its own researcher profile; changes only those seeds and its own profile.
-- coordinator: reads everything (the network institution's view), changes nothing.
-- admin: reads and changes everything.
+- coordinator: reads every need and every listed seed (the network institution's view), changes nothing.
+- admin: reads and changes everything except drafts.
 
-A confidential need or private seed that a reader may not see is reported as
+Seeds (issue 14, items 4 and 5):
+- a draft (`SeedVisibility.private`, shown as 「下書き（自分だけ）」) is its researcher's alone: no coordinator or
+  admin reads it, lists it, or runs seed→needs on it. An admin reaches one only through the audited support path
+  (`support_seed`, `GET /api/v1/admin/support/seeds/{id}?reason=…`), which writes an audit row with the reason;
+- a withdrawn seed is read by its researcher and by admins only (coordinators and everyone else: 404).
+
+A confidential need, draft or withdrawn seed, or unpublished researcher that a reader may not see is reported as
 missing (404), not forbidden, so its existence does not leak.
 
 The rules every reader shares ("listed" seeds and needs) are written once each, as a predicate on a row and,
@@ -89,8 +95,21 @@ def owns_seed(session: Session, account: Account, seed: Seed) -> bool:
     return me is not None and me.id == seed.researcher_id
 
 
+def admin_may_read_seed(seed: Seed) -> bool:
+    """What an admin reads outside the support path: every seed but a draft (withdrawn ones included)."""
+    return seed.visibility != SeedVisibility.private
+
+
+def admin_seeds() -> ColumnElement[bool]:
+    """`admin_may_read_seed` as a WHERE clause."""
+    return col(Seed.visibility) != SeedVisibility.private
+
+
 def can_read_seed(session: Session, account: Account, seed: Seed) -> bool:
-    return account.role in READ_ALL or owns_seed(session, account, seed) or seed_is_listed(seed)
+    """Listed seeds: everyone; withdrawn ones: their researcher and admins; drafts: their researcher alone."""
+    if seed_is_listed(seed) or owns_seed(session, account, seed):
+        return True
+    return account.role == Role.admin and admin_may_read_seed(seed)
 
 
 def may_change_seed(session: Session, account: Account, seed: Seed) -> bool:
@@ -98,8 +117,9 @@ def may_change_seed(session: Session, account: Account, seed: Seed) -> bool:
 
 
 def may_see_needs_for_seed(session: Session, account: Account, seed: Seed) -> bool:
-    """The needs a seed fits: for its researcher, coordinators and admins."""
-    return account.role in READ_ALL or owns_seed(session, account, seed)
+    """The needs a seed fits: for its researcher, and for coordinators and admins on a seed they may read (never a
+    draft: `readable_seed` has already answered 404 for one)."""
+    return owns_seed(session, account, seed) or (account.role in READ_ALL and can_read_seed(session, account, seed))
 
 
 def readable_seed(session: Session, account: Account, seed_id: int) -> Seed:
@@ -116,10 +136,40 @@ def writable_seed(session: Session, account: Account, seed_id: int) -> Seed:
     return seed
 
 
-def writable_researcher(session: Session, account: Account, researcher_id: int) -> Researcher:
+def support_seed(session: Session, seed_id: int) -> Seed:
+    """Any seed, drafts included, for an admin's support request: the caller (api/routes/admin.py) has checked the
+    role and the reason, and writes the audit row."""
+    seed = session.get(Seed, seed_id)
+    if seed is None:
+        raise not_found("シーズ", seed_id)
+    return seed
+
+
+# ---- researcher profiles ------------------------------------------------------------------------------
+def researcher_is_published(session: Session, researcher: Researcher) -> bool:
+    """Whether the researcher has a listed seed: then its profile is in every match result that seed reaches."""
+    query = select(Seed.id).where(Seed.researcher_id == researcher.id, listed_seeds())
+    return session.exec(query.limit(1)).first() is not None
+
+
+def may_read_researcher(session: Session, reader: Account, researcher: Researcher) -> bool:
+    """A profile by id: the researcher and admins always; anyone else only as far as match results already show
+    it (a listed seed), and then its contact fields each by their own setting (`may_see_contact`). A researcher
+    with only drafts or withdrawn seeds stays unknown (404) to others, as those seeds do."""
+    if reader.role == Role.admin or researcher.account_id == reader.id:
+        return True
+    return researcher_is_published(session, researcher)
+
+
+def readable_researcher(session: Session, reader: Account, researcher_id: int) -> Researcher:
     researcher = session.get(Researcher, researcher_id)
-    if researcher is None:
+    if researcher is None or not may_read_researcher(session, reader, researcher):
         raise not_found("研究者", researcher_id)
+    return researcher
+
+
+def writable_researcher(session: Session, account: Account, researcher_id: int) -> Researcher:
+    researcher = readable_researcher(session, account, researcher_id)
     if not (account.role == Role.admin or researcher.account_id == account.id):
         raise forbidden("研究者情報を変更できるのは、本人と管理者だけです。")
     return researcher

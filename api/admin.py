@@ -239,3 +239,31 @@ def _set_disabled(account_id: int, disabled: bool) -> None:
         if tokens.set_disabled(session, account_id, disabled) is None:
             console.print(f"[red]アカウント（ID: {account_id}）が見つかりません。[/red]")
             raise typer.Exit(1)
+
+
+@app.command("audit")
+def audit_command(
+    researcher_id: Annotated[int | None, typer.Option("--researcher-id", help="この研究者についての記録だけ")] = None,
+    account_id: Annotated[int | None, typer.Option("--account-id", help="このアカウントの操作だけ")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="表示する件数（新しい順）")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力する")] = False,
+) -> None:
+    """監査記録（新しい順）: 研究者の連絡先を誰に示したか、サポートでのシーズの閲覧、研究者のデータの書き出しと削除。"""
+    from .audit import entries
+
+    with _session() as session:
+        rows, total = entries(session, limit=limit, offset=0, researcher_id=researcher_id, account_id=account_id)
+    if as_json:
+        print(json.dumps({"total": total, "items": [r.model_dump(mode="json") for r in rows]}, ensure_ascii=False,
+                         indent=2))
+        return
+    for r in rows:  # one line a row, as list-tokens
+        print(f"{_day(r.created_at)}\t{AUDIT_ACTIONS.get(r.action, r.action)}\t"
+              f"アカウント {r.account_id or '-'}（{r.account_role or 'コマンド'}）\t研究者 {r.researcher_id or '-'}\t"
+              f"{FIELD_NAMES.get(r.field or '', '')}\t{r.route}" + (f"\t理由: {r.reason}" if r.reason else ""))
+    console.print(f"{len(rows)} 件を表示（全 {total} 件）")
+
+
+AUDIT_ACTIONS = {"contact_shown": "連絡先の表示", "support_seed_read": "サポートでのシーズの閲覧",
+                 "researcher_exported": "研究者のデータの書き出し", "researcher_erased": "研究者のデータの削除"}
+FIELD_NAMES = {"email": "メール", "phone": "電話"}

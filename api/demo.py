@@ -126,6 +126,7 @@ class _Loader:
         org, account = self.poster(need)
         self.session.add(m.Need(id=need.id, title=need.title, description=need.description,
                                 prefecture_code=_required(need.prefecture_code, f"need {need.id}"),
+                                municipality_code=need.municipality_code,
                                 market_areas=list(need.market_areas),
                                 collaboration=m.Collaboration(need.collaboration) if need.collaboration else None,
                                 visibility=m.NeedVisibility(need.visibility), owner_account_id=m.stored_id(account),

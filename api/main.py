@@ -12,13 +12,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 
 from . import web
+from .audit import AuditRoute
 from .db import make_engine, migrate
 from .docs import install_docs
 from .errors import install_error_handlers
 from .last_resort import LastResort
 from .limits_middleware import BodySizeLimit
 from .rate_limits import RateLimits
-from .reports_jobs import ReportQueue, fail_orphans
+from .reports_jobs import ReportQueue, fail_orphans, purge_expired
 from .routes import admin, health, needs, people, reports, seeds
 from .security_headers import SecurityHeaders
 from .settings import Settings, get_settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
         app.state.db = db
         with Session(db) as session:
             fail_orphans(session)  # a report job cut off by the last shutdown is failed, never left hanging
+            purge_expired(session, settings.data_dir, settings.report_retention_days)  # report files kept N days
         if settings.load_demo:
             with Session(db) as session:
                 load_demo(session, settings.corpus_dir)
@@ -89,10 +91,12 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
                   lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=openapi_url)
     app.state.settings = settings
     app.state.rate_limits = RateLimits(settings)  # per account, in this process (api/rate_limits.py)
-    app.state.report_queue = ReportQueue(settings.report_jobs_running, settings.report_jobs_waiting)
+    app.state.report_queue = ReportQueue(settings.report_jobs_running, settings.report_jobs_waiting,
+                                         settings.report_retention_days)
     install_error_handlers(app, html_page=web.error_response)  # unknown page addresses get a Japanese page
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(LastResort, html_page=web.error_response)  # outside BodySizeLimit, which raises its own 413
+    app.add_middleware(AuditRoute)  # names the request in the audit log's rows (api/audit.py)
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure is True)  # outermost: on every answer
 
     api = APIRouter(prefix=API_PREFIX)

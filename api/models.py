@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig  # the type SQLModel gives model_config; pydantic's ConfigDict is narrower
 
 from matcher.market_areas import MARKET_AREA_CODES
+from matcher.places import default_places
 from matcher.regions import default_prefectures
 
 from .limits import ID_MAX, KEYWORD_MAX_CHARS, KEYWORDS_MAX, NAME_MAX_CHARS, TEXT_MAX_CHARS, TITLE_MAX_CHARS
@@ -109,6 +110,14 @@ def prefecture_code_of(value: object) -> str:
 
 def _check_prefecture(value: str | None) -> str | None:
     return None if value is None else prefecture_code_of(value)
+
+
+def need_municipality(value: str | None, prefecture_code: str) -> str | None:
+    """A need's municipality as its 6-digit code: given as a code or a name, in the need's prefecture (a Japanese
+    ValueError otherwise); None or blank means "not said"."""
+    if value is None or not value.strip():
+        return None
+    return default_places().check_municipality(value, prefecture_code).code
 
 
 def _check_market_areas(values: list[str] | None) -> list[str] | None:
@@ -322,6 +331,8 @@ class NeedBase(SQLModel):
     title: str = Field(min_length=1, max_length=TITLE_MAX_CHARS)
     description: str = Field(min_length=1, max_length=TEXT_MAX_CHARS)
     prefecture_code: str = Field(max_length=2)
+    # 全国地方公共団体コード of where the need is (corpora/master/municipalities.csv), for distances
+    municipality_code: str | None = Field(default=None, max_length=6)
     market_areas: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     collaboration: Collaboration | None = None
     visibility: NeedVisibility = NeedVisibility.public
@@ -329,10 +340,17 @@ class NeedBase(SQLModel):
 
 class NeedCreate(NeedBase):
     model_config = FORBID
+    municipality_code: str | None = Field(default=None, max_length=30)  # a code or a name; stored as the code
     _prefecture = field_validator("prefecture_code", mode="before")(_check_prefecture)
     _areas = field_validator("market_areas")(_check_market_areas)
     _title = field_validator("title")(one_line)
     _description = field_validator("description")(long_text)
+
+    @field_validator("municipality_code")
+    @classmethod
+    def _municipality_in_prefecture(cls, value: str | None, info: ValidationInfo) -> str | None:
+        prefecture = info.data.get("prefecture_code")  # validated first; absent when it was refused
+        return need_municipality(value, prefecture) if prefecture else value
 
 
 class NeedUpdate(SQLModel):
@@ -340,6 +358,7 @@ class NeedUpdate(SQLModel):
     title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX_CHARS)
     description: str | None = Field(default=None, min_length=1, max_length=TEXT_MAX_CHARS)
     prefecture_code: str | None = None
+    municipality_code: str | None = Field(default=None, max_length=30)  # a code or a name; "" clears it
     market_areas: list[str] | None = None
     collaboration: Collaboration | None = None
     visibility: NeedVisibility | None = None

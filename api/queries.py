@@ -50,14 +50,23 @@ def _own_seeds(me: Researcher | None) -> ColumnElement[bool]:
     return col(Seed.researcher_id) == me.id if me is not None else false()
 
 
-def list_seeds(session: Session, account: Account, *, limit: int, offset: int, mine: bool) -> Page[SeedPublic]:
-    """The seeds `account` may read (listed ones and its own); `mine`: only its own, withdrawn and drafts too."""
-    query = select(Seed)
+def readable_seeds(session: Session, account: Account) -> ColumnElement[bool]:
+    """`access.can_read_seed` as a WHERE clause: listed seeds, its own (a researcher), and for an admin every seed
+    but a draft. Coordinators read listed seeds only: never a draft, never a withdrawn seed."""
     me = access.researcher_of(session, account) if account.role == Role.researcher else None
+    if account.role == Role.admin:
+        return access.admin_seeds()
+    return or_(access.listed_seeds(), _own_seeds(me))
+
+
+def list_seeds(session: Session, account: Account, *, limit: int, offset: int, mine: bool) -> Page[SeedPublic]:
+    """The seeds `account` may read (`readable_seeds`); `mine`: only its own, withdrawn and drafts too."""
+    query = select(Seed)
     if mine:
+        me = access.researcher_of(session, account) if account.role == Role.researcher else None
         query = query.where(_own_seeds(me))
-    elif account.role not in access.READ_ALL:
-        query = query.where(or_(access.listed_seeds(), _own_seeds(me)))
+    else:
+        query = query.where(readable_seeds(session, account))
     rows, total = _page(session, query, col(Seed.id), limit, offset)
     return Page(items=[seed_public(session, s) for s in rows], total=total, limit=limit, offset=offset)
 
@@ -90,7 +99,8 @@ def match_need(session: Session, service: MatchService, account: Account, need: 
                options: MatchOptions) -> MatchOut:
     """Partners for `need`, with contacts shown as `account` may see them."""
     result = service.match(need.title + "\n" + need.description, need.prefecture_code, top_k=options.top_k,
-                           level=options.level, scope=options.scope, seed_filter=_seed_filter(options))
+                           level=options.level, scope=options.scope, seed_filter=_seed_filter(options),
+                           municipality=need.municipality_code, sort=options.sort)
     return match_out(session, result, account, need.id)
 
 
@@ -103,5 +113,5 @@ def needs_for_seed(session: Session, service: MatchService, account: Account, se
     record = seed_record(seed, session.get_one(Researcher, seed.researcher_id),
                          session.get_one(Organisation, seed.organisation_id))
     hits = service.needs_for_text(record.text, record.prefecture_code, top_k=top_k,
-                                  include_confidential=account.role in access.READ_ALL)
+                                  include_confidential=account.role in access.READ_ALL, university=record.university)
     return [NeedHitOut(**need_hit_to_dict(h)) for h in hits]

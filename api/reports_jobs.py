@@ -20,6 +20,12 @@
   either finishes, fails with a reason, or is reported failed: never a silent hang.
   (The service is one process, as the engine lives in memory; with several
   worker processes the registry would need a shared heartbeat check instead.)
+- Files are kept `report_retention_days` (default 90, MATCHER_REPORT_RETENTION_DAYS): `purge_expired` deletes
+  older jobs' files at start-up and after each job; the row stays, with no files and a Japanese note.
+- A report names seeds (each partner's best seed), hence their researchers: next to its files a job keeps the
+  ids it names (`named_seeds.json`, never served). When a researcher is erased, `forget_seeds` deletes the
+  files of the jobs that name one of its seeds (api/erasure.py); a job computed over a copy taken before the
+  erasure checks, once rendered, that its seeds still exist, and otherwise deletes its own files.
 - `report_scope` turns a job's parameters into the engine's `ReportScope`: the
   one source of what the job covers, for the computation and for its description
   (`describe_scope`) in the report and on the page.
@@ -27,13 +33,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,7 +56,7 @@ from matcher.report_render import RenderResult, render_report
 from matcher.reports import DEFAULT_UNMET_THRESHOLD, Report, ReportOptions, ReportScope, compute_report, select_needs
 
 from .errors import ApiError, RateLimited, not_found
-from .models import Account, Need, Status, stored_id, utcnow
+from .models import Account, Need, Seed, Status, stored_id, utcnow
 from .report_models import JobStatus, ReportJob
 from .schemas import ReportRequest
 from .security_headers import REPORT_FILE_HEADERS
@@ -65,6 +73,11 @@ FAILED = ("レポートの作成に失敗しました。条件を変えてもう
 DEFAULT_FORMATS = ["html", "xlsx", "csv", "json"]
 QUEUE_FULL = ("レポートの作成が混み合っています（同時に作成 {running} 件・待機 {waiting} 件まで）。"
               "{retry}秒ほど待ってから、もう一度お試しください。")
+EXPIRED = "保存期間（{days}日）を過ぎたため、このレポートのファイルを削除しました。必要なら、もう一度作成してください。"
+ERASED = ("このレポートが示していた研究者の情報が本人の依頼により削除されたため、ファイルを削除しました。"
+          "必要なら、もう一度作成してください。")
+NAMED_SEEDS = "named_seeds.json"  # beside the files, never in `job.files`: never served
+DEFAULT_RETENTION_DAYS = 90
 QUEUE_RETRY_AFTER_S = 60  # a report over the demo corpus takes tens of seconds; a guess, not a promise
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".csv": "text/csv", ".json": "application/json",
                ".pdf": "application/pdf",
@@ -75,9 +88,10 @@ MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".csv": "text/csv", ".json":
 class ReportQueue:
     """The jobs of one app: at most `running` compute at once, at most `waiting` more wait for a turn."""
 
-    def __init__(self, running: int, waiting: int):
+    def __init__(self, running: int, waiting: int, retention_days: int = DEFAULT_RETENTION_DAYS):
         self.running = running
         self.waiting = waiting
+        self.retention_days = retention_days  # files older than this are deleted after each job
         self._turns = threading.Semaphore(running)
         self._admitted = 0  # running and waiting together
         self._lock = threading.Lock()
@@ -243,6 +257,11 @@ def _summary(report: Report, rendered: RenderResult) -> dict[str, Any]:
 def _run_in_turn(db: Database, service: MatchService, data_dir: Path, job_id: int, queue: ReportQueue) -> None:
     with queue.turn():  # the job stays `queued` until then
         _run(db, service, data_dir, job_id)
+    try:
+        with Session(db) as session:
+            purge_expired(session, data_dir, queue.retention_days)
+    except Exception:  # noqa: BLE001 - the job is done; the next one or the next start-up tries again
+        log.exception("could not delete the expired report files")
 
 
 def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> None:
@@ -264,6 +283,10 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
         report = compute_report(engine, scope, _options(params), needs=needs, progress=progress)
         rendered = render_report(report, job_dir(data_dir, job_id), params.get("formats") or DEFAULT_FORMATS,
                                  csv_encoding=params.get("csv_encoding", "utf-8-sig"), progress=progress)
+        if not _keep_named_seeds(db, data_dir, job_id, report):
+            _clear_files(job_dir(data_dir, job_id))
+            _update(db, job_id, status=JobStatus.failed.value, message=ERASED, finished_at=utcnow())
+            return
         _update(db, job_id, status=JobStatus.succeeded.value, stage="完了", files=[p.name for p in rendered.files],
                 summary=_summary(report, rendered), finished_at=utcnow())
     except Exception:  # noqa: BLE001 - any failure becomes a failed job with a reason
@@ -277,3 +300,90 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
     finally:
         with _ACTIVE_LOCK:
             ACTIVE.pop(job_id, None)
+
+
+# ---- what a job's files name, how long they are kept ------------------------------------------------
+def named_seed_ids(report: Report) -> set[int]:
+    """The seeds a report names: the best seed of every partner it lists or counts."""
+    return {partner.best_seed_id for need in report.needs
+            for partner in [*need.partners, *need.further_partners, *([need.best_in_region] if need.best_in_region
+                                                                       else [])]}
+
+
+def _keep_named_seeds(db: Database, data_dir: Path, job_id: int, report: Report) -> bool:
+    """Write the ids the job's files name beside them; False when one of those seeds was deleted meanwhile (the
+    job searched a copy taken before a researcher's erasure), so the files must not be kept."""
+    named = sorted(named_seed_ids(report))
+    (job_dir(data_dir, job_id) / NAMED_SEEDS).write_text(json.dumps(named), encoding="utf-8")
+    with Session(db) as session:
+        existing = set(session.exec(select(Seed.id).where(col(Seed.id).in_(named))).all()) if named else set()
+    return len(existing) == len(named)
+
+
+def _named_in(data_dir: Path, job: ReportJob) -> set[int] | None:
+    """The seed ids a job's files name; None for a job from before they were kept (or an unreadable list)."""
+    try:
+        return set(json.loads((job_dir(data_dir, stored_id(job)) / NAMED_SEEDS).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _clear_files(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _drop_files(session: Session, data_dir: Path, job: ReportJob, message: str) -> None:
+    _clear_files(job_dir(data_dir, stored_id(job)))
+    job.files = []
+    job.message = message
+    job.updated_at = utcnow()
+    session.add(job)
+
+
+def forget_seeds(session: Session, data_dir: Path, seed_ids: set[int], since: datetime | None) -> list[int]:
+    """Delete the files of the finished jobs that name one of `seed_ids` (a researcher's erased seeds). A job
+    that kept no list is judged by its date: computed after `since` (the first of those seeds was created), it
+    may name one. Returns the jobs whose files were deleted."""
+    if not seed_ids:
+        return []
+    cleared = []
+    for job in session.exec(select(ReportJob).where(col(ReportJob.status) == JobStatus.succeeded.value)).all():
+        named = _named_in(data_dir, job)
+        if named is None:
+            finished = job.finished_at or job.created_at
+            hit = since is None or _aware(finished) >= _aware(since)
+        else:
+            hit = bool(named & seed_ids)
+        if hit and (job.files or job_dir(data_dir, stored_id(job)).exists()):
+            _drop_files(session, data_dir, job, ERASED)
+            cleared.append(stored_id(job))
+    session.commit()
+    return cleared
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # the database stores UTC
+
+
+def purge_expired(session: Session, data_dir: Path, days: int) -> list[int]:
+    """Delete the files of jobs that finished more than `days` ago, and folders under reports/ of no job that are
+    as old. Returns the jobs whose files were deleted."""
+    cutoff = utcnow() - timedelta(days=days)
+    old = select(ReportJob).where(col(ReportJob.finished_at).is_not(None), col(ReportJob.finished_at) < cutoff)
+    purged = []
+    for job in session.exec(old).all():
+        if job.files or job_dir(data_dir, stored_id(job)).exists():
+            _drop_files(session, data_dir, job, EXPIRED.format(days=days))
+            purged.append(stored_id(job))
+    session.commit()
+    root = Path(data_dir) / "reports"
+    if root.is_dir():
+        known = {str(i) for i in session.exec(select(ReportJob.id)).all()}
+        for folder in root.iterdir():
+            if folder.name in known or folder.stat().st_mtime >= cutoff.timestamp():
+                continue
+            if folder.is_dir():
+                _clear_files(folder)
+            else:
+                folder.unlink(missing_ok=True)
+    return purged

@@ -42,6 +42,7 @@ class MatchOptions(BaseModel):
     include_regions: list[Region] = Field(default_factory=list, max_length=8)
     exclude_regions: list[Region] = Field(default_factory=list, max_length=8)
     market_areas: list[Literal[MARKET_AREAS]] = Field(default_factory=list, max_length=9)  # type: ignore[valid-type]
+    sort: Literal["overall", "content"] = Field(default="overall", description=docs.SORT)
 
     @field_validator("include_prefectures", "exclude_prefectures", mode="before")
     @classmethod
@@ -84,6 +85,23 @@ class SeedHitOut(BaseModel):
     researcher: ResearcherPublic | None
 
 
+class ContentFitOut(BaseModel):
+    words: str = Field(description=docs.CONTENT_FIT_WORDS)
+    band: str = Field(description="最も近いシーズの内容の近さの帯（とても近い・近い・関連あり）")
+    similarity: float = Field(description=docs.PARTNER_SIMILARITY)
+    close_seeds: int = Field(description=docs.CLOSE_SEEDS)
+
+
+class TrackRecordOut(BaseModel):
+    words: str = Field(description=docs.TRACK_RECORD_WORDS)
+    seed_count: int = Field(description=docs.SEED_COUNT)
+
+
+class SignalsOut(BaseModel):
+    content_fit: ContentFitOut = Field(description="内容の近さ")
+    track_record: TrackRecordOut = Field(description="実績・体制")
+
+
 class PartnerOut(BaseModel):
     level: str
     key: str
@@ -93,12 +111,16 @@ class PartnerOut(BaseModel):
     prefecture: PrefectureOut | None
     region: str | None
     cross_region: bool | None
-    distance_km: float | None
+    distance_km: float | None = Field(description=docs.DISTANCE_KM)
+    distance_basis: str | None = Field(default=None, description=docs.DISTANCE_BASIS)
+    distance_label: str | None = Field(default=None, description=docs.DISTANCE_LABEL)
+    municipality: str | None = Field(default=None, description="大学の本部所在地の市区町村（分かる場合）")
     score: float = Field(description=docs.PARTNER_SCORE)
     similarity: float = Field(description=docs.PARTNER_SIMILARITY)
     shared_terms: list[str] = Field(description=docs.PARTNER_TERMS)
     explanation: str = Field(description=docs.EXPLANATION)
     promoted_for_cross_region: bool
+    signals: SignalsOut = Field(description=docs.SIGNALS)
     contact: Contact | None
     seeds: list[SeedHitOut] = Field(description=docs.PARTNER_SEEDS)
 
@@ -114,6 +136,7 @@ class MatchOut(BaseModel):
     need: NeedEcho
     scope: str
     level: str
+    sort: str = Field(default="overall", description=docs.SORT)
     partners: list[PartnerOut]
     best_in_region: PartnerOut | None
     cross_region_count: int
@@ -129,7 +152,9 @@ class NeedHitOut(BaseModel):
     similarity: float = Field(description=docs.SIMILARITY)
     shared_terms: list[str] = Field(description=docs.NEED_TERMS)
     cross_region: bool | None
-    distance_km: float | None
+    distance_km: float | None = Field(description=docs.DISTANCE_KM)
+    distance_basis: str | None = Field(default=None, description=docs.DISTANCE_BASIS)
+    distance_label: str | None = Field(default=None, description=docs.DISTANCE_LABEL)
 
 
 class Health(BaseModel):

@@ -89,6 +89,7 @@ def need_record(need: m.Need, org: m.Organisation | None) -> rec.Need:
         poster_name=org.name if org else None, poster_kind=org.kind.value if org else None,
         market_areas=tuple(need.market_areas),
         collaboration=need.collaboration.value if need.collaboration else None, visibility=need.visibility.value,
+        municipality_code=need.municipality_code,
     )
 
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Report jobs (api/reports_jobs.py): how many compute at once in this process, how many more may wait
     report_jobs_running: int = Field(default=1, ge=1)
     report_jobs_waiting: int = Field(default=4, ge=0)
+    # how long a report job's files are kept (days): older ones are deleted at start-up and after each job (APPI:
+    # a report names researchers' seeds; personal data is not kept longer than its purpose needs)
+    report_retention_days: int = Field(default=90, ge=1)
 
     # Web sessions (api/sessions.py), enforced by the server: ended after this long without a request, and this
     # long after sign-in whatever happens

@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel, select
 from . import access
 from .change_log import ChangeKind, record_change
 from .embeddings import passage_vector
-from .errors import ApiError, forbidden
+from .errors import ApiError, ErrorDetail, forbidden
 from .models import (
     Account,
     Need,
@@ -35,6 +35,7 @@ from .models import (
     SeedCreate,
     SeedUpdate,
     Status,
+    need_municipality,
     stored_id,
     utcnow,
 )
@@ -106,6 +107,12 @@ def create_need(session: Session, service: MatchService, account: Account, body:
 def update_need(session: Session, service: MatchService, account: Account, need_id: int, body: NeedUpdate) -> Need:
     need = access.writable_need(session, account, need_id)
     _apply(need, body, required=NEED_REQUIRED)
+    try:  # checked on the merged row: a new prefecture must still hold the need's municipality
+        need.municipality_code = need_municipality(need.municipality_code, need.prefecture_code)
+    except ValueError as e:
+        session.rollback()
+        raise ApiError(422, "validation_error", "入力内容を確認してください。",
+                       [ErrorDetail(field="municipality_code", message=str(e))]) from e
     return _commit(session, service, need)
 
 
@@ -170,3 +177,21 @@ def update_researcher(session: Session, service: MatchService, account: Account,
     researcher = access.writable_researcher(session, account, researcher_id)
     _apply(researcher, body, required=RESEARCHER_REQUIRED)
     return _commit(session, service, researcher)
+
+
+def erase_researcher(session: Session, service: MatchService, researcher: Researcher) -> list[int]:
+    """Delete `researcher` and every seed of it (issue 14: a researcher's erasure under APPI) with a change row per
+    seed, in one transaction, so every worker's index drops the seeds (api/follower.py finds no row: removed).
+    The caller has checked who may, and may have added to the same transaction what goes with it (api/erasure.py).
+    Returns the ids of the seeds deleted."""
+    seeds = session.exec(select(Seed).where(Seed.researcher_id == researcher.id)).all()
+    seed_ids = [stored_id(seed) for seed in seeds]
+    for seed in seeds:
+        session.delete(seed)
+    session.flush()  # the seeds go before the researcher their foreign key names
+    session.delete(researcher)
+    for seed_id in seed_ids:
+        record_change(session, ChangeKind.seed, seed_id)
+    session.commit()
+    service.catch_up()
+    return seed_ids

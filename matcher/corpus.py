@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from .places import default_places
 from .records import Liaison, Need, Researcher, Seed, University
 from .regions import PrefectureTable, default_prefectures
 
@@ -83,6 +84,7 @@ def need_from_dict(d: dict[str, Any]) -> Need:
         market_areas=tuple(d.get("market_areas", ())),
         collaboration=d.get("collaboration"),
         visibility=d.get("visibility", "public"),
+        municipality_code=_municipality(d.get("municipality_code"), _code(d.get("prefecture_code"))),
     )
 
 
@@ -133,6 +135,15 @@ def _check_unique_ids(kind: str, items: list[Seed] | list[Need]) -> None:
         if item.id in seen:
             raise CorpusError(f"{kind}のIDが重複しています: {item.id}")
         seen.add(item.id)
+
+
+def _municipality(value: object, prefecture_code: str | None) -> str | None:
+    """A need's municipality, checked against the master and its prefecture (UnknownMunicipalityError)."""
+    if value in (None, ""):
+        return None
+    if prefecture_code is None:
+        raise ValueError("市区町村を書くときは都道府県（prefecture_code）も書いてください。")
+    return default_places().check_municipality(value, prefecture_code).code
 
 
 def _code(value: object) -> str | None:

@@ -36,7 +36,20 @@ from .explain import Explainer
 from .filters import Filter, both, ids_where, negation, not_confidential
 from .index import Collection
 from .index_sync import KnownVectors, ProgressCallback, Vector, embed_and_upsert, saved_or_empty, sync_collection
-from .rank import DEFAULT_DENSE_WEIGHT, LEVELS, Ranked, SeedScore, ensure_cross_region, group_by_partner, rank_partners
+from .places import Location, Places, default_places
+from .rank import (
+    DEFAULT_DENSE_WEIGHT,
+    DEFAULT_SORT,
+    LEVELS,
+    SORTS,
+    Ranked,
+    SeedCounts,
+    SeedScore,
+    ensure_cross_region,
+    group_by_partner,
+    rank_partners,
+    sort_rule,
+)
 from .records import Need, Seed, University
 from .regions import Prefecture, PrefectureTable, default_prefectures
 from .results import MatchResult, NeedHit, Partner, SyncReport
@@ -91,9 +104,13 @@ class Engine:
         self.encoder = encoder
         self.settings = settings or EngineSettings()
         self.prefectures = prefectures or default_prefectures()
+        # where needs and universities are, for distances; the master's, on the engine's prefecture table
+        self.places = default_places() if self.prefectures is default_prefectures() else \
+            Places.from_master(self.prefectures)
         self.tokenizer = tokenizer or default_tokenizer()
         self.universities: dict[str, University] = {u.name: u for u in universities}
         self.seeds: dict[int, Seed] = {}
+        self.seed_counts = SeedCounts()  # 実績・体制: each partner's seeds, kept with `seeds`
         self.needs: dict[int, Need] = {}
         self.seed_index = Collection(encoder.dim, encoder.name)
         self.need_index = Collection(encoder.dim, encoder.name)
@@ -135,9 +152,10 @@ class Engine:
         """
         with lock if lock is not None else nullcontext():
             seeds, needs, universities = dict(self.seeds), dict(self.needs), dict(self.universities)
+            seed_counts = self.seed_counts.copy()
             seed_index, need_index = self.seed_index.reader_copy(), self.need_index.reader_copy()
         copy = Engine(self.encoder, settings=self.settings, prefectures=self.prefectures, tokenizer=self.tokenizer)
-        copy.seeds, copy.needs, copy.universities = seeds, needs, universities
+        copy.seeds, copy.needs, copy.universities, copy.seed_counts = seeds, needs, universities, seed_counts
         copy.seed_index, copy.need_index = seed_index.open(), need_index.open()
         return copy
 
@@ -149,6 +167,7 @@ class Engine:
         for seed in seeds:
             self._learn_university(seed)
         self.seeds = {s.id: s for s in seeds}
+        self.seed_counts = SeedCounts(self.seeds.values())
         return sync_collection(self.seed_index, {s.id: s.text for s in seeds}, self.encoder, self.tokenizer, progress,
                                known)
 
@@ -164,13 +183,19 @@ class Engine:
         without it, an unchanged text keeps the vector the index holds, and a changed one is encoded here.
         `terms`: the text's BM25 terms, where the caller has tokenised it (else it is tokenised here)."""
         self._learn_university(seed)
+        old = self.seeds.get(seed.id)
+        if old is not None:
+            self.seed_counts.remove(old)
         self.seeds[seed.id] = seed
+        self.seed_counts.add(seed)
         embed_and_upsert(self.seed_index, {seed.id: seed.text}, self.encoder, self.tokenizer, _given(vector),
                          None if terms is None else {seed.id: terms})
 
     def delete_seed(self, seed_id: int) -> None:
-        if self.seeds.pop(seed_id, None) is None:
+        removed = self.seeds.pop(seed_id, None)
+        if removed is None:
             raise NotFoundError("シーズ", seed_id)
+        self.seed_counts.remove(removed)
         self.seed_index.delete([seed_id])
 
     def upsert_need(self, need: Need, vector: Vector | None = None, terms: Sequence[str] | None = None) -> None:
@@ -198,10 +223,17 @@ class Engine:
         scope: str = "all",
         seed_filter: Filter[Seed] | None = None,
         query_vector: NDArray[np.float32] | None = None,
+        municipality: str | None = None,
+        sort: str = DEFAULT_SORT,
     ) -> MatchResult:
-        """Ranked university partners for a need, with explanations and the best in-region partner."""
+        """Ranked university partners for a need, with explanations and the best in-region partner.
+
+        `municipality`: the need's 全国地方公共団体コード (or name), for distances; places.py says how it counts.
+        `sort`: "overall" (総合, the adopted ranking) or "content" (内容重視, the best seed alone): rank.sort_rule.
+        """
         text = check_text(text, field="ニーズの本文", max_chars=self.settings.max_text_chars)
         self._check_options(top_k, level, scope)
+        rule = self._sort_rule(sort)
         need_pref = self._prefecture(prefecture)
         if scope != "all" and need_pref is None:
             raise InvalidInputError("地域を絞り込むには、ニーズの都道府県を指定してください。")
@@ -221,31 +253,32 @@ class Engine:
         in_region = self._in_region(need_pref)
         scope_filter = {"all": None, "in-region": in_region, "cross-region": negation(in_region)}[scope]
         found = search_within(both(scope_filter, seed_filter))
-        ranked, groups = self._rank(found, level, need_pref)
+        ranked, groups = self._rank(found, level, need_pref, rule)
         if scope == "all" and need_pref is not None:
             shown = ensure_cross_region(ranked, top_k, min_share=self.settings.min_cross_share,
                                         window=self.settings.cross_window, tolerance=self.settings.cross_tolerance)
         else:
             shown = ranked[:top_k]
-        explainer = self._explainer(query_tokens, need_pref, self.seed_index)
+        place = self.places.locate(need_pref.code, municipality) if need_pref else None
+        explainer = self._explainer(query_tokens, place, self.seed_index)
         partners = [explainer.partner(r, level, groups[r.key]) for r in shown]
 
         best_local = None
         if in_region is not None:
             local = found if scope == "in-region" else search_within(both(in_region, seed_filter))
-            best_local = self._best_partner(local, level, need_pref, explainer)
+            best_local = self._best_partner(local, level, need_pref, explainer, rule)
 
         need_spans = explainer.need_spans(partners)
         return MatchResult(text=text, prefecture=need_pref, scope=scope, level=level, partners=partners,
-                           best_in_region=best_local, need_spans=need_spans, query_terms=query_terms)
+                           best_in_region=best_local, need_spans=need_spans, query_terms=query_terms, sort=sort)
 
     def match_need(self, need_id: int, *, top_k: int = 10, level: str = "university", scope: str = "all",
-                   seed_filter: Filter[Seed] | None = None) -> MatchResult:
+                   seed_filter: Filter[Seed] | None = None, sort: str = DEFAULT_SORT) -> MatchResult:
         need = self.needs.get(need_id)
         if need is None:
             raise NotFoundError("ニーズ", need_id)
         return self.match(need.text, need.prefecture_code, top_k=top_k, level=level, scope=scope,
-                          seed_filter=seed_filter)
+                          seed_filter=seed_filter, municipality=need.municipality_code, sort=sort)
 
     # ---- seed → needs ------------------------------------------------
     def needs_for_seed(self, seed_id: int, *, top_k: int = 10, include_confidential: bool = False,
@@ -255,11 +288,15 @@ class Engine:
         if seed is None:
             raise NotFoundError("シーズ", seed_id)
         return self.needs_for_text(seed.text, seed.prefecture_code, top_k=top_k,
-                                   include_confidential=include_confidential, need_filter=need_filter)
+                                   include_confidential=include_confidential, need_filter=need_filter,
+                                   university=seed.university)
 
     def needs_for_text(self, text: str, prefecture: object = None, *, top_k: int = 10,
                        include_confidential: bool = False, need_filter: Filter[Need] | None = None,
-                       query_vector: NDArray[np.float32] | None = None) -> list[NeedHit]:
+                       query_vector: NDArray[np.float32] | None = None,
+                       university: str | None = None) -> list[NeedHit]:
+        """The needs a seed's text fits. `university`: the seed's, which places the seed at its campus
+        when it lies in the campus's prefecture (distances)."""
         text = check_text(text, field="シーズの本文", max_chars=self.settings.max_text_chars)
         self._check_options(top_k, "seed", "all")
         seed_pref = self._prefecture(prefecture)
@@ -270,7 +307,7 @@ class Engine:
         allowed = None if visible is None else ids_where(self.needs, visible)
         found = hybrid_search(self.need_index, vector, terms, candidates=self.settings.candidates,
                               allowed=allowed, dense_weight=self.settings.dense_weight).top(top_k)
-        explainer = self._explainer(tokens, seed_pref, self.need_index)
+        explainer = self._explainer(tokens, self._seed_place(seed_pref, university), self.need_index)
         return [explainer.need_hit(self.needs[need_id], score, similarity)
                 for need_id, score, similarity, _ in found.rows()]
 
@@ -282,6 +319,11 @@ class Engine:
             raise InvalidInputError("表示単位（level）は university・researcher・seed のいずれかです。")
         if scope not in SCOPES:
             raise InvalidInputError("範囲（scope）は all・cross-region・in-region のいずれかです。")
+
+    def _sort_rule(self, sort: str) -> str:
+        if sort not in SORTS:
+            raise InvalidInputError("並べ替え（sort）は overall（総合）・content（内容重視）のいずれかです。")
+        return sort_rule(sort, self.settings.aggregation)
 
     def _prefecture(self, value: object) -> Prefecture | None:
         """The prefecture a code or name stands for; None where none is given."""
@@ -310,22 +352,32 @@ class Engine:
         return hybrid_search(self.seed_index, vector, terms, candidates=self.settings.candidates, allowed=allowed,
                              bounds=bounds, dense_weight=self.settings.dense_weight)
 
-    def _rank(self, found: Candidates, level: str,
-              need_pref: Prefecture | None) -> tuple[list[Ranked], dict[str, list[SeedScore]]]:
-        """Partners of `level`, best first, and the candidate seeds of each."""
+    def _rank(self, found: Candidates, level: str, need_pref: Prefecture | None,
+              rule: str) -> tuple[list[Ranked], dict[str, list[SeedScore]]]:
+        """Partners of `level`, best first by the aggregation `rule`, and the candidate seeds of each."""
         groups = group_by_partner(found.rows(), self.seeds, level)
-        ranked = rank_partners(groups, self.settings.aggregation, region_of=self._region_of_seed,
-                               need_region=need_pref.region if need_pref else None)
+        counts = self.seed_counts
+        ranked = rank_partners(groups, rule, region_of=self._region_of_seed,
+                               need_region=need_pref.region if need_pref else None,
+                               seed_count=lambda seed: counts.count(seed, level))
         return ranked, groups
 
     def _best_partner(self, found: Candidates, level: str, need_pref: Prefecture | None,
-                      explainer: Explainer) -> Partner | None:
-        ranked, groups = self._rank(found, level, need_pref)
+                      explainer: Explainer, rule: str) -> Partner | None:
+        ranked, groups = self._rank(found, level, need_pref, rule)
         return explainer.partner(ranked[0], level, groups[ranked[0].key]) if ranked else None
 
-    def _explainer(self, query_tokens: Sequence[Token], place: Prefecture | None,
+    def _seed_place(self, prefecture: Prefecture | None, university: str | None) -> Location | None:
+        if prefecture is None:
+            return None
+        known = self.universities.get(university) if university else None
+        campus = self.places.campus(university, known.prefecture_code if known else prefecture.code,
+                                    known.municipality_code if known else None) if university else None
+        return campus if campus is not None and campus.prefecture == prefecture else Location(prefecture)
+
+    def _explainer(self, query_tokens: Sequence[Token], place: Location | None,
                    collection: Collection) -> Explainer:
-        return Explainer(query_tokens, place, collection.lexical, self.tokenizer, self.prefectures,
+        return Explainer(query_tokens, place, collection.lexical, self.tokenizer, self.places,
                          self.universities, min_shared_idf=self.settings.min_shared_idf,
                          shared_terms_shown=self.settings.shared_terms_shown,
                          seeds_per_partner=self.settings.seeds_per_partner, seed_floor=self.settings.seed_floor)

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from .domain_terms import display_stop_terms
 from .explain_terms import Weights, explainable, ranked, shown, spans, summed, surfaces
 from .lexical import BM25Index
+from .places import Distance, Location, Places, distance_between
 from .rank import Ranked, SeedScore
 from .records import Need, Seed, University
-from .regions import Prefecture, PrefectureTable
-from .results import NeedHit, Partner, SeedHit, Span
+from .results import CLOSE_FLOOR, NeedHit, Partner, SeedHit, Span
 from .text import JapaneseTokenizer, Token
 
 
@@ -31,10 +32,10 @@ class Explainer:
     """
 
     query_tokens: Sequence[Token]
-    place: Prefecture | None  # of the query (the need's prefecture, or the seed's); None where unknown
+    place: Location | None  # of the query (the need's, or the seed's); None where its prefecture is unknown
     lexical: BM25Index  # of the index searched: shared terms are looked up there
     tokenizer: JapaneseTokenizer
-    prefectures: PrefectureTable
+    places: Places
     universities: Mapping[str, University]
     min_shared_idf: float
     shared_terms_shown: int
@@ -60,17 +61,36 @@ class Explainer:
         university = self.universities[first.university]
         # a seed is where it says; a researcher or a university is where the university is, where known
         code = first.prefecture_code if level == "seed" else university.prefecture_code or first.prefecture_code
-        pref = self.prefectures.get(code) if code else None
-        cross, distance = relation(self.place, pref, self.prefectures)
+        where = self._campus(university, code)
         seed_hits = [self.seed_hit(s) for s in listed_seeds(scores, self.seeds_per_partner, self.seed_floor)]
         weights = shown(summed(h.term_weights for h in seed_hits), self.query_tokens, self.shared_terms_shown)
         return Partner(
             level=level, key=ranked.key, name=partner_name(level, first, university), university=university,
             researcher=first.researcher if level != "university" else None,
-            prefecture=pref, region=pref.region if pref else None, cross_region=cross, distance_km=distance,
             score=ranked.score, similarity=max(h.similarity for h in seed_hits), seeds=seed_hits,
             shared_terms=[self.query_surfaces[t] for t in weights], promoted=ranked.promoted, term_weights=weights,
+            **self._place_fields(where),
+            close_seeds=sum(1 for s in scores if s.dense >= CLOSE_FLOOR), seed_count=ranked.seed_count,
         )
+
+    def _place_fields(self, where: Location | None) -> dict[str, Any]:
+        """A partner's place, region, region crossing and distance from the query, as Partner's fields."""
+        cross, distance = relation(self.place, where, self.places)
+        return {"prefecture": where.prefecture if where else None,
+                "region": where.prefecture.region if where else None, "cross_region": cross,
+                "distance_km": distance.km if distance else None,
+                "distance_basis": distance.basis.value if distance else None,
+                "municipality": where.municipality.name if where and where.municipality else None}
+
+    def _campus(self, university: University, prefecture_code: str | None) -> Location | None:
+        """Where a partner is: its university's main campus, unless the partner (a seed) names another
+        prefecture, which then places it by prefecture alone."""
+        if not prefecture_code:
+            return None
+        campus = self.places.campus(university.name, university.prefecture_code, university.municipality_code)
+        if campus is not None and campus.prefecture.code == prefecture_code:
+            return campus
+        return self.places.locate(prefecture_code)
 
     def seed_hit(self, scored: SeedScore) -> SeedHit:
         tokens = self.tokenizer.tokens(scored.seed.text)
@@ -81,12 +101,13 @@ class Explainer:
                        spans(tokens, set(terms)), weights)
 
     def need_hit(self, need: Need, score: float, similarity: float) -> NeedHit:
-        pref = self.prefectures.get(need.prefecture_code) if need.prefecture_code else None
-        cross, distance = relation(self.place, pref, self.prefectures)
+        cross, distance = relation(self.place, self.places.locate(need.prefecture_code, need.municipality_code),
+                                   self.places)
         tokens = self.tokenizer.tokens(need.text)
         terms = shown(self._weights(need.id, tokens), tokens, self.shared_terms_shown)
         where = surfaces(tokens)
-        return NeedHit(need, score, similarity, [where[t] for t in terms], cross, distance)
+        return NeedHit(need, score, similarity, [where[t] for t in terms], cross, distance.km if distance else None,
+                       distance.basis.value if distance else None)
 
     def need_spans(self, partners: Sequence[Partner]) -> list[Span]:
         """Where the query text shows the terms that carried the partners shown, the best few over them all."""
@@ -116,9 +137,8 @@ def partner_name(level: str, first: Seed, university: University) -> str:
     return first.title
 
 
-def relation(a: Prefecture | None, b: Prefecture | None,
-             prefectures: PrefectureTable) -> tuple[bool | None, float | None]:
-    """(crosses regions?, distance between capitals in km), or (None, None) where a prefecture is unknown."""
+def relation(a: Location | None, b: Location | None, places: Places) -> tuple[bool | None, Distance | None]:
+    """(crosses regions?, how far apart), or (None, None) where a prefecture is unknown."""
     if a is None or b is None:
         return None, None
-    return a.region != b.region, round(prefectures.distance_km(a, b), 1)
+    return a.prefecture.region != b.prefecture.region, distance_between(a, b, places.prefectures)

@@ -16,7 +16,7 @@ last bit, not merely to a tolerance (tests/test_reports_agree.py).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -210,12 +210,14 @@ class SeedScore:
 
 @dataclass
 class Ranked:
-    """A partner's place in a ranking: its key, aggregated score, and whether it lies outside the need's region."""
+    """A partner's place in a ranking: its key, aggregated score, and whether it lies outside the need's region,
+    with the 実績・体制 signal beside the score (its seeds in the index: `seed_count`, 0 where not counted)."""
 
     key: str
     score: float
     cross_region: bool
     promoted: bool = False
+    seed_count: int = 0
 
 
 def partner_key(seed: Seed, level: str) -> str | None:
@@ -240,18 +242,78 @@ def group_by_partner(rows: Iterable[tuple[int, float, float, float]], seeds: Map
 
 
 def rank_partners(groups: Mapping[str, Sequence[SeedScore]], method: str, *,
-                  region_of: Callable[[Seed], str | None], need_region: str | None) -> list[Ranked]:
+                  region_of: Callable[[Seed], str | None], need_region: str | None,
+                  seed_count: Callable[[Seed], int] | None = None) -> list[Ranked]:
     """Partners by the aggregation `method` over their seeds' fused scores, best first (ties by key).
 
     A partner crosses regions when its best seed lies in a known region other
-    than the need's; with no need region, nothing crosses.
+    than the need's; with no need region, nothing crosses. `seed_count`: the
+    partner's 実績・体制 from its best seed (`SeedCounts.count`), shown beside the
+    score and never part of it.
     """
     scores = aggregate({key: [s.fused for s in hits] for key, hits in groups.items()}, method)
     ranked = []
     for key, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
-        region = region_of(groups[key][0].seed)
-        ranked.append(Ranked(key, score, bool(need_region and region and region != need_region)))
+        first = groups[key][0].seed
+        region = region_of(first)
+        ranked.append(Ranked(key, score, bool(need_region and region and region != need_region),
+                             seed_count=seed_count(first) if seed_count else 0))
     return ranked
+
+
+# ---- the two sorts and the two signals (issue 17) -----------------------
+# 総合 orders partners by the ranking that the cross-validated decision adopted (models/ranker/README.md,
+# matcher/ranker/decision.py): the engine's aggregation rule (EngineSettings.aggregation). 内容重視 orders
+# them by content fit alone: the fused score of the partner's best seed, however many seeds it has. Neither
+# reads the seed count; 実績・体制 (SeedCounts) is shown beside the score, in words, and never folded into it.
+SORTS: dict[str, str] = {"overall": "総合", "content": "内容重視"}
+DEFAULT_SORT = "overall"
+CONTENT_RULE = "max"
+
+
+def sort_rule(sort: str, overall: str) -> str:
+    """The aggregation rule that `sort` orders partners by, where 総合 is `overall` (the adopted rule)."""
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {tuple(SORTS)}")
+    return overall if sort == "overall" else CONTENT_RULE
+
+
+class SeedCounts:
+    """実績・体制 as the records carry it today: how many seeds each university and each researcher has in the
+    index, matching the need or not. Kept seed by seed (`add`, `remove`), so a write costs no recount.
+
+    Past collaborations and accepted introductions belong here too, once the records hold them."""
+
+    def __init__(self, seeds: Iterable[Seed] = ()):
+        self.university: Counter[str] = Counter()
+        self.researcher: Counter[str] = Counter()
+        for seed in seeds:
+            self.add(seed)
+
+    def add(self, seed: Seed) -> None:
+        self.university[seed.university] += 1
+        if seed.researcher:
+            self.researcher[seed.researcher.key] += 1
+
+    def remove(self, seed: Seed) -> None:
+        for counter, key in ((self.university, seed.university),
+                             (self.researcher, seed.researcher.key if seed.researcher else None)):
+            if key is not None:
+                counter[key] -= 1
+                if counter[key] <= 0:
+                    del counter[key]
+
+    def count(self, seed: Seed, level: str) -> int:
+        """The seeds of the partner `seed` counts for at `level`; a seed partner counts its university's (the
+        body behind one seed), and a seed of no named researcher at the researcher level its university's."""
+        if level == "researcher" and seed.researcher:
+            return self.researcher[seed.researcher.key]
+        return self.university[seed.university]
+
+    def copy(self) -> SeedCounts:
+        copied = SeedCounts()
+        copied.university, copied.researcher = Counter(self.university), Counter(self.researcher)
+        return copied
 
 
 # ---- the cross-region guarantee ----------------------------------------

@@ -29,6 +29,8 @@ class University:
     prefecture_code: str | None = None
     name_en: str | None = None
     liaison: Liaison | None = None
+    # 全国地方公共団体コード of the main campus; None: the master's main address (places.Places.campus)
+    municipality_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Need:
     market_areas: tuple[str, ...] = ()
     collaboration: str | None = None
     visibility: str = "public"
+    municipality_code: str | None = None  # 全国地方公共団体コード of where the need is, where the poster says
     # what a caller attaches for its own use; matching ignores it, the report period filter reads "created_at"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 

@@ -26,6 +26,9 @@ CLOSENESS_BANDS: tuple[tuple[float, str], ...] = ((0.90, "とても近い"), (0.
 LOWEST_BAND = "関連あり"
 
 
+CLOSE_FLOOR = CLOSENESS_BANDS[-1][0]  # a seed at least 近い: what 「内容の近さ」 counts
+
+
 def closeness_band(similarity: float) -> str:
     """The band a cosine falls in: とても近い, 近い or 関連あり."""
     return next((name for floor, name in CLOSENESS_BANDS if similarity >= floor), LOWEST_BAND)
@@ -69,6 +72,28 @@ class Partner:
     shared_terms: list[str]  # the terms that carried the match over `seeds`, as the need writes them
     promoted: bool = False
     term_weights: dict[str, float] = field(default_factory=dict)  # the lemma keys of `shared_terms`, weighted
+    distance_basis: str | None = None  # places.DistanceBasis: what `distance_km` is measured between
+    municipality: str | None = None  # of the university's main address, where the master knows it
+    # the two signals (issue 17), shown apart so that no size advantage hides in `score`:
+    close_seeds: int = 0  # 内容の近さ: its candidate seeds at least 近い (cosine ≥ CLOSE_FLOOR)
+    seed_count: int = 0  # 実績・体制: its seeds in the index, matching or not (rank.SeedCounts)
+
+    @property
+    def distance_label(self) -> str | None:
+        """The distance in words: 約120 km, 同じ県内, 約44 km（県庁所在地間）; None where a place is unknown."""
+        return distance_label(self.distance_km, self.distance_basis)
+
+    @property
+    def content_fit(self) -> str:
+        """「内容の近さ」 in words: the best seed's band and closeness, and how many of its seeds are at least 近い."""
+        close = f"、近い以上のシーズ {self.close_seeds}件" if self.close_seeds else ""
+        return f"{self.closeness}（最も近いシーズ {self.similarity:.2f}{close}）"
+
+    @property
+    def track_record(self) -> str:
+        """「実績・体制」 in words: today the seeds the partner has registered, whatever they are about."""
+        whose = {"researcher": "この研究者の", "seed": "所属大学の"}.get(self.level, "")
+        return f"{whose}登録シーズ {self.seed_count:,}件"
 
     @property
     def closeness(self) -> str:
@@ -85,6 +110,8 @@ class Partner:
         if self.shared_terms:
             parts.append("共通する語: " + "、".join(self.shared_terms[:6]))
         parts.append(f"内容の近さ {self.similarity:.2f}（{self.closeness}）")
+        if self.seed_count:
+            parts.append(f"実績・体制 {self.track_record}")
         if self.seeds:
             parts.append(f"最も近いシーズ「{self.seeds[0].seed.title}」")
         if self.promoted:
@@ -102,6 +129,7 @@ class MatchResult:
     best_in_region: Partner | None
     need_spans: list[Span]  # shared terms highlighted in the need, over all partners shown
     query_terms: list[str] = field(default_factory=list)
+    sort: str = "overall"  # rank.SORTS: 総合 (the adopted ranking) or 内容重視 (content fit alone)
 
     @property
     def cross_region_count(self) -> int:
@@ -124,10 +152,25 @@ class NeedHit:
     shared_terms: list[str]  # as the need's text writes them
     cross_region: bool | None
     distance_km: float | None
+    distance_basis: str | None = None
 
     @property
     def closeness(self) -> str:
         return closeness_band(self.similarity)
+
+    @property
+    def distance_label(self) -> str | None:
+        return distance_label(self.distance_km, self.distance_basis)
+
+
+def distance_label(km: float | None, basis: str | None) -> str | None:
+    """How a distance is shown (places.py says when each applies)."""
+    if basis == "same_prefecture":
+        return "同じ県内"
+    if km is None:
+        return None
+    figure = f"約{round(km):,} km"
+    return f"{figure}（県庁所在地間）" if basis == "prefecture_capitals" else figure
 
 
 @dataclass

@@ -48,13 +48,26 @@ def partner_to_dict(p: Partner) -> JsonObject:
         "region": p.region,
         "cross_region": p.cross_region,
         "distance_km": p.distance_km,
+        "distance_basis": p.distance_basis,
+        "distance_label": p.distance_label,
+        "municipality": p.municipality,
         "score": round(p.score, 4),
         "similarity": round(p.similarity, 4),
         "shared_terms": p.shared_terms,
         "explanation": p.explanation,
         "promoted_for_cross_region": p.promoted,
+        "signals": signals_to_dict(p),
         "contact": asdict(p.contact) if p.contact else None,
         "seeds": [seed_hit_to_dict(h) for h in p.seeds],
+    }
+
+
+def signals_to_dict(p: Partner) -> JsonObject:
+    """The partner's two signals (issue 17), each in words and in its numbers."""
+    return {
+        "content_fit": {"words": p.content_fit, "band": p.closeness, "similarity": round(p.similarity, 4),
+                        "close_seeds": p.close_seeds},
+        "track_record": {"words": p.track_record, "seed_count": p.seed_count},
     }
 
 
@@ -63,6 +76,7 @@ def match_result_to_dict(r: MatchResult) -> JsonObject:
         "need": {"text": r.text, "prefecture": _prefecture(r.prefecture), "highlights": _spans(r.need_spans)},
         "scope": r.scope,
         "level": r.level,
+        "sort": r.sort,
         "partners": [partner_to_dict(p) for p in r.partners],
         "best_in_region": partner_to_dict(r.best_in_region) if r.best_in_region else None,
         "cross_region_count": r.cross_region_count,
@@ -82,4 +96,6 @@ def need_hit_to_dict(h: NeedHit) -> JsonObject:
         "shared_terms": h.shared_terms,
         "cross_region": h.cross_region,
         "distance_km": h.distance_km,
+        "distance_basis": h.distance_basis,
+        "distance_label": h.distance_label,
     }

@@ -62,7 +62,8 @@ def test_bad_input_exits_with_japanese_message(env):
 
 def test_every_command_is_registered_in_commands_py_in_help_order():
     names = [c.name for c in app.registered_commands]
-    assert names == ["setup-model", "index", "match", "needs-for-seed", "demo", "demo-vectors", "report"]
+    assert names == ["setup-model", "index", "match", "needs-for-seed", "demo", "demo-vectors", "report",
+                     "train-ranker"]
     (bench,) = app.registered_groups
     assert bench.name == "bench"
     assert [c.name for c in bench.typer_instance.registered_commands] == [

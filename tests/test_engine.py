@@ -19,9 +19,10 @@ GOLDEN_TOP = [
 ]
 
 
+@pytest.mark.parametrize("sort", ["overall", "content"])  # 総合 and 内容重視 (issue 17): both name the same first
 @pytest.mark.parametrize(("text", "prefecture", "expected"), GOLDEN_TOP)
-def test_golden_needs_rank_the_right_university_first(golden_engine, text, prefecture, expected):
-    result = golden_engine.match(text, prefecture, top_k=5)
+def test_golden_needs_rank_the_right_university_first(golden_engine, text, prefecture, expected, sort):
+    result = golden_engine.match(text, prefecture, top_k=5, sort=sort)
     assert result.partners[0].name == expected, [p.name for p in result.partners]
 
 
@@ -29,7 +30,8 @@ def test_partner_carries_explanation_region_distance_and_contact(golden_engine):
     result = golden_engine.match("稲わらともみ殻をガス化して農業ハウスの熱源にしたい", "新潟県", top_k=5)
     first = result.partners[0]
     assert first.prefecture.code == "15" and first.region == "中部"
-    assert first.cross_region is False and first.distance_km == 0
+    # the need names no municipality: same prefecture is shown as such, not as 約0 km
+    assert first.cross_region is False and first.distance_km is None and first.distance_label == "同じ県内"
     assert first.contact.office.startswith("産学連携窓口")
     assert {"もみ殻", "稲わら"} <= set(first.shared_terms)  # the need's own words, not the lemmas 籾殻・稲藁
     assert first.seeds[0].seed.id == 1
@@ -41,7 +43,23 @@ def test_partner_carries_explanation_region_distance_and_contact(golden_engine):
     outside = [p for p in result.partners if p.cross_region]
     assert outside and all(p.distance_km > 0 for p in outside)
     gunma = next(p for p in result.partners if p.name == "群馬大学")
-    assert gunma.region == "関東" and 150 < gunma.distance_km < 200  # Niigata–Maebashi
+    assert gunma.region == "関東" and 150 < gunma.distance_km < 200  # Niigata–Maebashi, between capitals
+    assert gunma.distance_label.endswith("（県庁所在地間）")
+
+
+def test_a_need_s_municipality_places_it_for_distances(golden_engine):
+    """From 長岡市: 長岡技術科学大学 is in the same city, 新潟大学 (新潟市 西区) about 50 km away, 群馬大学 (前橋市)
+    about 120 km, each measured from 長岡 and not from the prefectural capital."""
+    result = golden_engine.match("稲わらともみ殻をガス化して農業ハウスの熱源にしたい", "新潟県", top_k=5,
+                                 municipality="長岡市")
+    by_name = {p.name: p for p in result.partners}
+    nagaoka = by_name["長岡技術科学大学"]
+    assert nagaoka.distance_basis == "municipalities" and nagaoka.municipality == "長岡市"
+    assert nagaoka.distance_km == 0
+    if "新潟大学" in by_name:
+        assert 40 < by_name["新潟大学"].distance_km < 60
+    gunma = next(p for p in result.partners if p.name == "群馬大学")
+    assert gunma.distance_basis == "municipalities" and 100 < gunma.distance_km < 160
 
 
 def test_scores_are_sorted_and_bounded(golden_engine):

@@ -11,9 +11,9 @@ from matcher.domain_terms import STOP_LIST, display_stop_terms
 from matcher.explain import Explainer, listed_seeds, partner_name, relation
 from matcher.explain_terms import explainable, is_filler, shown, spans, telling
 from matcher.lexical import BM25Index
+from matcher.places import Location, default_places
 from matcher.rank import Ranked, SeedScore
 from matcher.records import Need, Researcher, Seed, University
-from matcher.regions import default_prefectures
 from matcher.reports import DEFAULT_UNMET_THRESHOLD
 from matcher.results import CLOSENESS_BANDS, Span, closeness_band
 from matcher.text import Token, default_tokenizer
@@ -34,7 +34,7 @@ def explainer_over(seeds: list[Seed], need_text: str, *, limit: int = 8, min_idf
         lexical.upsert(seed.id, tokenizer.terms(seed.text))
     for i, text in enumerate(OTHERS, 900):
         lexical.upsert(i, tokenizer.terms(text))
-    return Explainer(tokenizer.tokens(need_text), None, lexical, tokenizer, default_prefectures(),
+    return Explainer(tokenizer.tokens(need_text), None, lexical, tokenizer, default_places(),
                      {UNIVERSITY.name: UNIVERSITY}, min_shared_idf=min_idf, shared_terms_shown=limit,
                      seeds_per_partner=3, seed_floor=floor)
 
@@ -182,7 +182,7 @@ def test_needs_for_a_seed_show_the_need_s_words():
     lexical.upsert(need.id, tokenizer.terms(need.text))
     for i, text in enumerate(OTHERS, 900):
         lexical.upsert(i, tokenizer.terms(text))
-    explainer = Explainer(tokenizer.tokens("アカモクの養殖技術"), None, lexical, tokenizer, default_prefectures(), {},
+    explainer = Explainer(tokenizer.tokens("アカモクの養殖技術"), None, lexical, tokenizer, default_places(), {},
                           min_shared_idf=1.5, shared_terms_shown=8, seeds_per_partner=3)
     assert explainer.need_hit(need, 1.0, 0.9).shared_terms == ["アカモク"]
 
@@ -233,13 +233,13 @@ def test_the_stop_list_holds_the_issue_s_filler_words_and_is_credited():
 
 # ---- places and names --------------------------------------------------------------------------------
 def test_relation_is_unknown_without_both_prefectures():
-    prefectures = default_prefectures()
-    niigata, toyama, gunma = (prefectures.get(code) for code in ("15", "16", "10"))
-    assert relation(niigata, None, prefectures) == (None, None)
-    assert relation(niigata, niigata, prefectures) == (False, 0.0)
-    cross, distance = relation(niigata, gunma, prefectures)
-    assert cross is True and 150 < distance < 200
-    assert relation(niigata, toyama, prefectures)[0] is False  # both 中部
+    places = default_places()
+    niigata, toyama, gunma = (Location(places.prefectures.get(code)) for code in ("15", "16", "10"))
+    assert relation(niigata, None, places) == (None, None)
+    cross, distance = relation(niigata, gunma, places)
+    assert cross is True and distance is not None and 150 < distance.km < 200
+    assert distance.basis == "prefecture_capitals"
+    assert relation(niigata, toyama, places)[0] is False  # both 中部
 
 
 def test_partner_names_follow_the_level():

@@ -5,6 +5,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+import api.audit  # noqa: F401  (the audit log, issue 14)
 import api.change_log  # noqa: F401  (the change log the indexes follow, issue 12)
 import api.embeddings  # noqa: F401  (the passage vectors, issue 12)
 import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)

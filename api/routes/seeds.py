@@ -1,4 +1,9 @@
-"""Seeds: researchers register, update and withdraw their own; everyone signed in reads visible ones."""
+"""Seeds: researchers register, update and withdraw their own; everyone signed in reads listed ones.
+
+A draft (visibility private, 「下書き（自分だけ）」) is its researcher's alone: every route here answers 404 for it to
+anyone else, coordinators and admins included (admins: api/routes/admin.py's audited support path). A withdrawn
+seed is read by its researcher and admins only (api/access.py).
+"""
 
 from __future__ import annotations
 
@@ -36,12 +41,15 @@ def list_seeds(session: SessionDep, account: AccountDep,
                limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
                mine: bool = False) -> Page[SeedPublic]:
-    """読めるシーズの一覧。mine=true で自分のシーズ（取り下げ・非公開を含む）。"""
+    """読めるシーズの一覧。mine=true で自分のシーズ（取り下げ・下書きを含む）。
+
+    下書きは本人だけ、取り下げ済みは本人と管理者だけが読める。"""
     return queries.list_seeds(session, account, limit=limit, offset=offset, mine=mine)
 
 
 @router.get("/{seed_id}", operation_id="get_seed", response_model=SeedPublic)
 def get_seed(seed_id: PathId, session: SessionDep, account: AccountDep) -> SeedPublic:
+    """シーズ。下書きは登録した研究者本人だけ、取り下げ済みは本人と管理者だけが読める（ほかの人には 404）。"""
     return seed_public(session, access.readable_seed(session, account, seed_id))
 
 
@@ -63,8 +71,9 @@ def withdraw_seed(seed_id: PathId, session: SessionDep, service: ServiceDep, acc
             dependencies=[MATCHES], responses=RATE_LIMITED_RESPONSE)
 def needs_for_seed(seed_id: PathId, session: SessionDep, service: ServiceDep, account: AccountDep,
                    top_k: Annotated[int, Query(ge=1, le=TOP_K_MAX)] = 10) -> list[NeedHitOut]:
-    """このシーズに合う公開ニーズ（研究者本人・コーディネーター・管理者）。"""
+    """このシーズに合うニーズ（研究者本人・コーディネーター・管理者。下書きは本人だけ）。"""
     seed = access.readable_seed(session, account, seed_id)
     if not access.may_see_needs_for_seed(session, account, seed):
-        raise forbidden("シーズに合うニーズを見られるのは、登録した研究者本人・コーディネーター・管理者です。")
+        raise forbidden("シーズに合うニーズを見られるのは、登録した研究者本人・コーディネーター・管理者です"
+                        "（下書きのシーズは本人だけ）。")
     return queries.needs_for_seed(session, service, account, seed, top_k)

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from . import coordinator, home, needs, seeds
+from . import coordinator, home, needs, privacy, seeds
 from .render import error_response
 
-ROUTERS = (home.router, needs.router, seeds.router, coordinator.router)
+ROUTERS = (home.router, needs.router, seeds.router, coordinator.router, privacy.router)
 
 __all__ = ["ROUTERS", "error_response", "include_pages"]
 

@@ -44,6 +44,12 @@ def band_class(similarity: float) -> str:
     return BAND_CLASSES[closeness_band(similarity)]
 
 
+# The sort's two values (matcher/rank.py, SORTS), in one sentence under the filter form.
+SORT_HELP = ("総合: 近いシーズ上位10件のスコアでまとめた順（交差検証で選んだ既定の順位付け）。"
+             "内容重視: 最も近いシーズ1件のスコアだけの順（合うシーズの数も、シーズの総数も数えません）。"
+             "どちらでも、シーズの数（実績・体制）は順位に入れず、候補ごとに別に示します。")
+
+
 def seed_floor_note(floor: float) -> str:
     """How a partner's seeds were chosen, for the heading of its seed list."""
     return (f"最も合うシーズのスコアの {floor:.0%} 以上のシーズだけを示します（少なくとも1件、最大3件）。"

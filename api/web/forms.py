@@ -64,8 +64,9 @@ def without_empty(values: Values, *optional: str) -> Values:
 # ---- needs and seeds ------------------------------------------------------------------------------
 def need_values(form: FormData) -> Values:
     return {"title": text(form, "title"), "description": text(form, "description"),
-            "prefecture_code": text(form, "prefecture_code"), "market_areas": texts(form, "market_areas"),
-            "collaboration": text(form, "collaboration"), "visibility": text(form, "visibility", "public")}
+            "prefecture_code": text(form, "prefecture_code"), "municipality_code": text(form, "municipality_code"),
+            "market_areas": texts(form, "market_areas"), "collaboration": text(form, "collaboration"),
+            "visibility": text(form, "visibility", "public")}
 
 
 def seed_values(form: FormData) -> Values:

@@ -15,7 +15,8 @@ SEED_VISIBILITY = {SeedVisibility.public: "公開", SeedVisibility.registered: "
 STATUS_NAMES = {Status.active: "有効", Status.withdrawn: "取り下げ済み"}
 FIELD_LABELS = {"title": "タイトル", "description": "内容", "summary": "概要", "prefecture_code": "都道府県",
                 "market_areas": "市場領域", "collaboration": "連携の形", "visibility": "公開範囲",
-                "keywords": "キーワード", "readiness": "研究の段階"}
+                "keywords": "キーワード", "readiness": "研究の段階",
+                "municipality_code": "市区町村"}
 
 # ---- messages -----------------------------------------------------------------------------------------
 CSRF_MESSAGE = ("フォームの有効期限が切れたか、このサイト以外から送信されました。"

@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from matcher.market_areas import market_area_choices, market_area_names
+from matcher.places import Municipality, default_places
+from matcher.rank import DEFAULT_SORT, SORTS
 from matcher.regions import REGION_ORDER, Prefecture, default_prefectures
 
 from .. import access, queries, usecases
@@ -38,6 +40,7 @@ def prefecture_groups() -> list[tuple[str, list[Prefecture]]]:
 
 def need_form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     return {"values": values, "errors": errors, "prefecture_groups": prefecture_groups(),
+            "municipalities": municipalities_of(values.get("prefecture_code")),
             "market_areas": market_area_choices(), "collaborations": list(Collaboration),
             "visibilities": labels.NEED_VISIBILITY, "labels": labels.FIELD_LABELS}
 
@@ -56,6 +59,18 @@ def need_new(request: Request, account: SignedIn) -> HTMLResponse:
     return render(request, "need_form.html", need_form_context({"visibility": "public", "market_areas": []}, {}))
 
 
+def municipalities_of(prefecture_code: object) -> list[Municipality]:
+    """The municipalities the form offers for a prefecture (none before one is chosen)."""
+    code = str(prefecture_code or "")
+    return default_places().municipalities.in_prefecture(code) if code else []
+
+
+@router.get("/needs/municipalities")  # before /needs/{need_id}
+def municipality_options(request: Request, account: SignedIn, prefecture_code: str = "") -> HTMLResponse:
+    """The form's choices of municipality, refreshed (htmx) when the prefecture changes."""
+    return render(request, "_municipality_options.html", {"municipalities": municipalities_of(prefecture_code)})
+
+
 @router.post("/needs/new", dependencies=[PAGE_WRITES])  # the match runs on the results page
 def need_create(request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
                 form: Form) -> Response:
@@ -63,7 +78,7 @@ def need_create(request: Request, session: SessionDep, service: ServiceDep, acco
     require(account, *POSTERS, message=labels.POSTER_ONLY)
     values = need_values(form)
     try:
-        body = NeedCreate.model_validate(without_empty(values, "collaboration", "visibility"))
+        body = NeedCreate.model_validate(without_empty(values, "collaboration", "visibility", "municipality_code"))
     except ValidationError as exc:
         errors = form_errors(exc)
         if not values["prefecture_code"]:
@@ -80,7 +95,8 @@ def results_context(session: Session, service: MatchService, account: Account, n
     try:
         options = MatchOptions(scope=filters["scope"], level=filters["level"],
                                include_regions=[filters["region"]] if filters["region"] else [],
-                               market_areas=[filters["market_area"]] if filters["market_area"] else [])
+                               market_areas=[filters["market_area"]] if filters["market_area"] else [],
+                               sort=filters["sort"] or DEFAULT_SORT)
     except ValidationError as exc:
         fields = {d.field.split(".")[0] for d in validation_details(exc.errors())}
         return {"need": need, "match": None, "filters": filters,
@@ -91,24 +107,27 @@ def results_context(session: Session, service: MatchService, account: Account, n
             "seeds_note": explanations.seed_floor_note(service.engine.settings.seed_floor)}
 
 
-def page_filters(scope: str, level: str, region: str, market_area: str) -> dict[str, str]:
-    return {"scope": scope or "all", "level": level or "university", "region": region, "market_area": market_area}
+def page_filters(scope: str, level: str, region: str, market_area: str, sort: str = "") -> dict[str, str]:
+    """The page's filters as given; an absent sort stays "" (the default, 総合), out of the page's address."""
+    return {"scope": scope or "all", "level": level or "university", "region": region, "market_area": market_area,
+            "sort": sort}
 
 
 def results_page_context(session: Session, account: Account, need: Need) -> dict[str, Any]:
     org = session.get(Organisation, need.organisation_id) if need.organisation_id else None
     return {"poster": org.name if org else None, "prefecture": default_prefectures().get(need.prefecture_code),
             "may_edit": access.may_change_need(account, need), "scopes": labels.SCOPES, "levels": labels.LEVELS,
+            "sorts": SORTS, "sort_help": explanations.SORT_HELP,
             "regions": REGION_ORDER, "market_areas": market_area_choices(), "market_names": market_area_names(),
             "visibilities": labels.NEED_VISIBILITY, "status_names": labels.STATUS_NAMES}
 
 
 @router.get("/needs/{need_id}", dependencies=[PAGE_MATCHES])
 def need_results(need_id: PathId, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
-                 scope: str = "", level: str = "", region: str = "", market_area: str = "",
+                 scope: str = "", level: str = "", region: str = "", market_area: str = "", sort: str = "",
                  created: str = "") -> HTMLResponse:
     need = access.readable_need(session, account, need_id)
-    ctx = results_context(session, service, account, need, page_filters(scope, level, region, market_area))
+    ctx = results_context(session, service, account, need, page_filters(scope, level, region, market_area, sort))
     ctx.update(results_page_context(session, account, need), created=bool(created))
     return render(request, "need_results.html", ctx, status=200 if ctx["match"] else 422)
 
@@ -116,10 +135,10 @@ def need_results(need_id: PathId, request: Request, session: SessionDep, service
 @router.get("/needs/{need_id}/results", dependencies=[PAGE_MATCHES])
 def need_results_fragment(need_id: PathId, request: Request, session: SessionDep, service: ServiceDep,
                           account: SignedIn, scope: str = "", level: str = "", region: str = "",
-                          market_area: str = "") -> HTMLResponse:
+                          market_area: str = "", sort: str = "") -> HTMLResponse:
     """The result list alone, for htmx; the browser's address follows the filters."""
     need = access.readable_need(session, account, need_id)
-    ctx = results_context(session, service, account, need, page_filters(scope, level, region, market_area))
+    ctx = results_context(session, service, account, need, page_filters(scope, level, region, market_area, sort))
     ctx.update(results_page_context(session, account, need))
     query = urlencode({k: v for k, v in ctx["filters"].items() if v})
     headers = {"HX-Push-Url": f"/needs/{need_id}" + (f"?{query}" if query else ""), "Vary": "HX-Request"}

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from ..corpus import CORPUS_DIR
 from ..embed import DEFAULT_MODEL_DIR
+from ..rank import SORTS
 from ..results import MatchResult, Partner, Span
 from ..serialize import match_result_to_dict, need_hit_to_dict
 from .common import (
@@ -52,6 +53,8 @@ def match(
     top_k: Annotated[int, typer.Option("--top-k", "-k")] = 10,
     level: Annotated[str, typer.Option(help="university / researcher / seed")] = "university",
     scope: Annotated[str, typer.Option(help="all / cross-region / in-region")] = "all",
+    sort: Annotated[str, typer.Option(help="overall（総合、既定）/ content（内容重視: 最も近いシーズだけで並べる）")] =
+        "overall",
     as_json: Annotated[bool, typer.Option("--json", help="JSONで出力")] = False,
     model_dir: ModelDir = DEFAULT_MODEL_DIR, index_dir: IndexDir = DEFAULT_INDEX_DIR,
     corpus_dir: CorpusDir = CORPUS_DIR, threads: Threads = 0,
@@ -59,7 +62,7 @@ def match(
     """ニーズに合う大学・研究者・シーズを順位付けして表示する。"""
     with user_errors():
         engine, _, _ = open_engine(model_dir, index_dir, corpus_dir, threads)
-        result = engine.match(text, prefecture or None, top_k=top_k, level=level, scope=scope)
+        result = engine.match(text, prefecture or None, top_k=top_k, level=level, scope=scope, sort=sort)
     if as_json:
         print_json(match_result_to_dict(result))
     else:
@@ -86,7 +89,7 @@ def needs_for_seed(
         badge = "地域外" if hit.cross_region else "地域内" if hit.cross_region is not None else ""
         where = engine.prefectures.get(hit.need.prefecture_code).name if hit.need.prefecture_code else "—"
         console.print(f"{rank:>2}. [bold]{hit.need.title}[/bold]  {hit.score:.3f}  {where} {badge}"
-                      + (f" {hit.distance_km:.0f}km" if hit.distance_km is not None else ""))
+                      + (f" {hit.distance_label}" if hit.distance_label else ""))
         console.print(f"    投稿: {hit.need.poster_name or '—'}  共通する語: {'、'.join(hit.shared_terms) or '—'}")
 
 
@@ -110,7 +113,8 @@ def demo(
 # ---- printing ----------------------------------------------------------
 def print_match(result: MatchResult) -> None:
     where = f"{result.prefecture.name}（{result.prefecture.region}）" if result.prefecture else "指定なし"
-    console.print(f"ニーズの地域: {where}  範囲: {result.scope}  単位: {result.level}")
+    console.print(f"ニーズの地域: {where}  範囲: {result.scope}  単位: {result.level}  "
+                  f"並べ替え: {SORTS.get(result.sort, result.sort)}")
     console.print(Text("ニーズ本文: ") + highlighted(result.text, result.need_spans, limit=160))
     for rank, partner in enumerate(result.partners, 1):
         console.print(partner_line(rank, partner))
@@ -129,7 +133,7 @@ def print_match(result: MatchResult) -> None:
 def partner_line(rank: int | None, partner: Partner) -> Text:
     badge = {True: "［地域外］", False: "［地域内］", None: ""}[partner.cross_region]
     place = f"{partner.prefecture.name}・{partner.region}" if partner.prefecture else "所在地不明"
-    distance = f" {partner.distance_km:.0f}km" if partner.distance_km is not None else ""
+    distance = f" {partner.distance_label}" if partner.distance_label else ""
     contact = partner.contact.office if partner.contact else "窓口情報なし"
     head = f"{rank:>2}. " if rank is not None else ""
     line = Text(head)
@@ -137,6 +141,7 @@ def partner_line(rank: int | None, partner: Partner) -> Text:
     line.append(f"  スコア {partner.score:.3f}  {place}{distance} {badge}  窓口: {contact}")
     if partner.promoted:
         line.append("  ↑地域外から繰り上げ", style="cyan")
+    line.append(f"\n      内容の近さ: {partner.content_fit}  実績・体制: {partner.track_record}")
     line.append(f"\n      理由: {partner.explanation}", style="dim")
     return line
 

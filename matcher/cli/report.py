@@ -50,6 +50,8 @@ def report(
     cap: Annotated[int, typer.Option(help="上限付き割り当て: 1大学あたりのニーズ数（0 = 行わない）")] = 0,
     mode: Annotated[
         str, typer.Option(help="hybrid（照合 match と同じスコア、既定）/ dense（埋め込みのみ、比較用）")] = "hybrid",
+    sort: Annotated[str, typer.Option(help="overall（総合、既定）/ content（内容重視: 最も近いシーズだけで並べる）")] =
+        "overall",
     csv_encoding: Annotated[
         str, typer.Option(help="utf-8-sig（BOM付き、既定）/ cp932（表せない文字は〓に置換）")] = "utf-8-sig",
     model_dir: ModelDir = DEFAULT_MODEL_DIR, index_dir: IndexDir = DEFAULT_INDEX_DIR,
@@ -62,7 +64,7 @@ def report(
         wanted = parse_formats(formats)
         report_scope = _scope(region, prefecture, market_area, scope, since, until)
         options = ReportOptions(top_partners=top_partners, flow_partners=flow_partners, unmet_threshold=threshold,
-                                assignment_cap=cap or None, mode=mode)
+                                assignment_cap=cap or None, mode=mode, sort=sort)
         engine, _, _ = open_engine(model_dir, index_dir, corpus_dir, threads)
         with progress_bar() as update:
             result = compute_report(engine, report_scope, options, progress=update)

@@ -18,9 +18,11 @@ hybrid score and the same aggregation, equal to the last bit (tests/test_reports
    only, normalised on the nationwide bounds, as `match(scope="in-region")`), so
    that the best in-region partner is found even when none of its seeds is among
    the nationwide candidates, and nationwide and in-region scores subtract.
-3. Each set is grouped per university and aggregated with the engine's rule
-   (`EngineSettings.aggregation`, "rms10" by default) by `rank.aggregate_entries`,
-   the function `engine.match` calls too; partners are ordered by score, then name.
+3. Each set is grouped per university and aggregated with the rule of the sort
+   (`ReportOptions.sort` through `rank.sort_rule`, as `engine.match(sort=…)`: 総合 the
+   engine's rule, `EngineSettings.aggregation`, "rms10" by default; 内容重視 the best
+   seed alone) by `rank.aggregate_entries`, the function `engine.match` calls too;
+   partners are ordered by score, then name, each with its seed count (実績・体制).
 4. Each need keeps its best 50 partners (for the lists, the flow matrix and
    the constrained assignment), its best in-region partner and its best seed's
    cosine; then the summaries are computed from these. The report lists partners
@@ -58,6 +60,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..market_areas import market_area_names
+from ..rank import SORTS, sort_rule
 from ..records import Need
 from .aggregate import KEEP_PER_NEED, Condensed, Groups, aggregate_candidates, condense, need_reports
 from .assignment import constrained_assignment
@@ -114,6 +117,7 @@ def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: Rep
     keep memory bounded (only each need's best `KEEP_PER_NEED` partners are kept).
     """
     _check(options)
+    rule = sort_rule(options.sort, engine.settings.aggregation)  # the ranking engine.match(sort=…) uses
     progress = progress or _silent
     timings: Timings = defaultdict(float)
     started = time.perf_counter()
@@ -128,7 +132,7 @@ def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: Rep
         searcher = Searcher(engine, table, candidates, vectors, need_terms(engine, chosen), need_region_idx,
                             options.chunk, options.mode)
     keep = max(options.top_partners, options.flow_partners, KEEP_PER_NEED)
-    condensed = _search_and_condense(engine, searcher, table, len(chosen), keep, progress, timings)
+    condensed = _search_and_condense(searcher, table, len(chosen), keep, rule, progress, timings)
     progress("集計", 0, 1)
     with _stopwatch(timings, "summarise_s"):
         report = summarise(need_reports(engine.prefectures, table, chosen, need_regions, condensed, options),
@@ -137,11 +141,11 @@ def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: Rep
     timings["total_s"] = time.perf_counter() - started
     progress("集計", 1, 1)
     report.meta = ReportMeta(
-        scope=describe_scope(scope), mode=options.mode, aggregation=engine.settings.aggregation, candidates=candidates,
+        scope=describe_scope(scope), mode=options.mode, aggregation=rule, candidates=candidates,
         unmet_threshold=options.unmet_threshold, needs=len(chosen), seeds=len(table.seed_ids),
         universities=len(table.universities), generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
         timings={k: round(v, 3) for k, v in timings.items()},
-        notes=_notes(options),
+        notes=_notes(options), sort=options.sort,
     )
     return report
 
@@ -149,6 +153,8 @@ def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: Rep
 def _check(options: ReportOptions) -> None:
     if options.mode not in MODES:
         raise InvalidInputError("mode は dense・hybrid のいずれかです。")
+    if options.sort not in SORTS:
+        raise InvalidInputError("並べ替え（sort）は overall（総合）・content（内容重視）のいずれかです。")
     if options.top_partners < 1 or options.flow_partners < 1:
         raise InvalidInputError("連携先の件数は1以上で指定してください。")
 
@@ -184,7 +190,7 @@ def _encode(engine: Engine, needs: Sequence[Need], progress: Progress, batch: in
     return out
 
 
-def _search_and_condense(engine: Engine, searcher: Searcher, table: SeedTable, n: int, keep: int,
+def _search_and_condense(searcher: Searcher, table: SeedTable, n: int, keep: int, rule: str,
                          progress: Progress, timings: Timings) -> Condensed:
     """Search, aggregate and condense chunk by chunk, so that only the condensed partners stay in memory."""
     parts = []
@@ -195,7 +201,7 @@ def _search_and_condense(engine: Engine, searcher: Searcher, table: SeedTable, n
             found, within = searcher.search(start, stop)
         with _stopwatch(timings, "aggregate_s"):
             groups, local = (aggregate_candidates(f.need_idx, f.seed_row, f.score, f.cosine, table.univ_of_row,
-                                                  engine.settings.aggregation) for f in (found, within))
+                                                  rule) for f in (found, within))
             parts.append(condense(groups, local, start, stop, keep))
         progress(searcher.stage, stop, n)
     return Condensed.concat(parts, n)

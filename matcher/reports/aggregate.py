@@ -139,6 +139,7 @@ class _PartnerColumns:
     """Partner columns as Python lists (fast to read one entry at a time), named through the seed table."""
 
     table: SeedTable
+    seed_counts: list[int]  # per university index: 実績・体制
     seed_ids: list[int]
     univ: list[int]
     score: list[float]
@@ -148,7 +149,8 @@ class _PartnerColumns:
     @classmethod
     def of(cls, table: SeedTable, univ: np.ndarray, score: np.ndarray, similarity: np.ndarray,
            seed_row: np.ndarray) -> _PartnerColumns:
-        return cls(table, table.seed_ids.tolist(), univ.tolist(), score.tolist(), similarity.tolist(),
+        counts = np.bincount(table.univ_of_row, minlength=len(table.universities)).tolist()
+        return cls(table, counts, table.seed_ids.tolist(), univ.tolist(), score.tolist(), similarity.tolist(),
                    seed_row.tolist())
 
     def partner(self, j: int, need_region: str | None) -> PartnerScore:
@@ -156,7 +158,8 @@ class _PartnerColumns:
         u_region = self.table.univ_region[u]
         cross = None if need_region is None or u_region is None else u_region != need_region
         return PartnerScore(self.table.universities[u], self.table.univ_pref[u], u_region, float(self.score[j]),
-                            float(self.similarity[j]), self.seed_ids[self.seed_row[j]], cross)
+                            float(self.similarity[j]), self.seed_ids[self.seed_row[j]], cross,
+                            seed_count=self.seed_counts[u])
 
 
 def need_reports(prefs: PrefectureTable, table: SeedTable, needs: Sequence[Need], need_regions: Sequence[str | None],

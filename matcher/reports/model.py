@@ -41,6 +41,7 @@ class ReportOptions:
     assignment_cap: int | None = None  # needs per university in the constrained assignment; None = skip
     assignment_per_need: int = 1  # partners given to each need in the constrained assignment
     mode: str = "hybrid"  # "hybrid": engine.match's score, in batch; "dense": embeddings only (for comparison)
+    sort: str = "overall"  # rank.SORTS, as engine.match(sort=…): 総合 (the adopted ranking) or 内容重視
     chunk: int = 128  # needs per batch search: ~10 bytes × chunk × seeds (130 MB at 10^5 seeds)
 
 
@@ -54,6 +55,7 @@ class PartnerScore:
     similarity: float  # best seed's raw cosine
     best_seed_id: int
     cross_region: bool | None
+    seed_count: int = 0  # 実績・体制: the university's seeds in the index, shown beside the score, never in it
 
 
 @dataclass
@@ -184,7 +186,7 @@ class AssignmentReport:
 class ReportMeta:
     scope: str
     mode: str
-    aggregation: str
+    aggregation: str  # the rule partners are ordered by (rank.sort_rule of the sort and the engine's setting)
     candidates: int
     unmet_threshold: float
     needs: int
@@ -193,6 +195,7 @@ class ReportMeta:
     generated_at: str
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sort: str = "overall"
 
 
 @dataclass

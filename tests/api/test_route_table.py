@@ -53,6 +53,9 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "POST /api/v1/researchers": (422, 403, 403, 403, 401),
     "GET /api/v1/researchers/{researcher_id}": (200, 200, 200, 200, 401),
     "PATCH /api/v1/researchers/{researcher_id}": (422, 422, 422, 422, 401),
+    "DELETE /api/v1/researchers/{researcher_id}": (404, 404, 404, 404, 401),  # a missing id: nothing erased
+    "GET /api/v1/researchers/me/export": (404, 404, 200, 404, 401),  # only an account with a researcher profile
+    "DELETE /api/v1/researchers/me": (404, 404, 422, 404, 401),  # without confirm=true: nothing erased
     # ---- API: reports
     "POST /api/v1/reports": (422, 422, 403, 403, 401),
     "GET /api/v1/reports": (200, 200, 403, 403, 401),
@@ -63,6 +66,8 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "DELETE /api/v1/admin/tokens/{token_id}": (404, 403, 403, 403, 401),
     "POST /api/v1/admin/accounts/{account_id}/disable": (404, 403, 403, 403, 401),
     "POST /api/v1/admin/accounts/{account_id}/enable": (404, 403, 403, 403, 401),
+    "GET /api/v1/admin/audit": (200, 403, 403, 403, 401),
+    "GET /api/v1/admin/support/seeds/{seed_id}": (422, 403, 403, 403, 401),  # no reason given
     # ---- health and docs
     "GET /livez": (200, 200, 200, 200, 200),
     "GET /readyz": (200, 200, 200, 200, 200),
@@ -74,11 +79,13 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     # ---- pages
     "GET /": (200, 200, 200, 200, 200),
     "GET /help/scores": (200, 200, 200, 200, 200),
+    "GET /privacy": (200, 200, 200, 200, 200),
     "GET /signin": (200, 200, 200, 200, 200),
     "POST /signin": (422, 422, 422, 422, 422),  # no token typed
     "POST /signout": (303, 303, 303, 303, 303),
     "GET /needs": (200, 200, 200, 200, 303),
     "GET /needs/new": (200, 403, 403, 200, 303),
+    "GET /needs/municipalities": (200, 200, 200, 200, 303),
     "POST /needs/new": (422, 403, 403, 422, 303),
     "GET /needs/{need_id}": (200, 200, 200, 200, 303),
     "GET /needs/{need_id}/results": (200, 200, 200, 200, 303),
@@ -98,7 +105,8 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
 # path parameters: real rows, except where a call would change one (a withdrawal names a missing id)
 PARAMS = {"need_id": 901, "seed_id": 1, "organisation_id": 1, "job_id": MISSING, "token_id": MISSING,
           "account_id": MISSING, "name": "report.html"}
-MISSING_FOR = {"DELETE /api/v1/needs/{need_id}", "DELETE /api/v1/seeds/{seed_id}", "POST /seeds/{seed_id}/withdraw"}
+MISSING_FOR = {"DELETE /api/v1/needs/{need_id}", "DELETE /api/v1/seeds/{seed_id}", "POST /seeds/{seed_id}/withdraw",
+               "DELETE /api/v1/researchers/{researcher_id}"}
 # forms that must not be valid, so that the role check, not a write, decides (the seed edit: an empty title)
 FORMS = {"POST /coordinator/reports": {"formats": "nothing"}, "POST /seeds/{seed_id}/edit": {"title": ""}}
 
