@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from matcher import records as rec
 from matcher.engine import Engine
 from matcher.lexical import merge_outside_lock
+from matcher.priority import FOREGROUND
 from matcher.results import MatchResult, NeedHit, SyncReport
 from matcher.text import JapaneseTokenizer, check_text
 
@@ -222,12 +223,14 @@ class MatchService:
     def match(self, text: str, prefecture: object, **options: Any) -> MatchResult:
         # validate before the costly encoding; the engine checks again, cheaply
         check_text(text, field="ニーズの本文", max_chars=self.engine.settings.max_text_chars)
-        vector = self.engine.encoder.encode_queries([text])[0]
-        with self._lock:
-            return self.engine.match(text, prefecture, query_vector=vector, **options)
+        with FOREGROUND.foreground():  # a long write's encoding steps aside meanwhile (matcher/priority.py)
+            vector = self.engine.encoder.encode_queries([text])[0]
+            with self._lock:
+                return self.engine.match(text, prefecture, query_vector=vector, **options)
 
     def needs_for_text(self, text: str, prefecture: object, **options: Any) -> list[NeedHit]:
         check_text(text, field="シーズの本文", max_chars=self.engine.settings.max_text_chars)
-        vector = self.engine.encoder.encode_queries([text])[0]  # outside the lock, like match()
-        with self._lock:
-            return self.engine.needs_for_text(text, prefecture, query_vector=vector, **options)
+        with FOREGROUND.foreground():
+            vector = self.engine.encoder.encode_queries([text])[0]  # outside the lock, like match()
+            with self._lock:
+                return self.engine.needs_for_text(text, prefecture, query_vector=vector, **options)

@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import ModelNotReadyError
+from .priority import FOREGROUND, ForegroundGate
 
 # Hub look-ups fail on this network and must never be tried; set before the import below.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -57,7 +58,8 @@ class TextEncoder(Protocol):
 class Encoder:
     """The real `TextEncoder`: a sentence-transformers model on the CPU."""
 
-    def __init__(self, model_dir: Path | str = DEFAULT_MODEL_DIR, *, threads: int | None = None, batch_size: int = 32):
+    def __init__(self, model_dir: Path | str = DEFAULT_MODEL_DIR, *, threads: int | None = None, batch_size: int = 32,
+                 gate: ForegroundGate = FOREGROUND):
         model_dir = Path(model_dir)
         if not (model_dir / "modules.json").is_file():
             raise ModelNotReadyError(f"埋め込みモデルが見つかりません（{model_dir}）。"
@@ -70,6 +72,7 @@ class Encoder:
         self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         self.model_dir = model_dir
         self.batch_size = batch_size
+        self.gate = gate  # passages step aside for matches between pieces (priority.py)
         self.dim = _known(self._dimension(), "埋め込みの次元", model_dir)
         self.name = model_dir.name
         prompts = getattr(self.model, "prompts", {}) or {}
@@ -83,9 +86,21 @@ class Encoder:
         return self._encode(texts, self._prompt_names[0], show_progress)
 
     def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
-        return self._encode(texts, self._prompt_names[1], show_progress)
+        """Passages are background work: without a progress bar (a server's write, not a bulk command), they
+        are encoded in pieces of about one window, each after any running match (priority.py)."""
+        return self._encode(texts, self._prompt_names[1], show_progress, background=not show_progress)
 
     # ------------------------------------------------------------------
+    def _model_encode(self, pieces: Sequence[str], prompt_name: str | None, show_progress: bool = False) -> Vectors:
+        vectors: Vectors = self.model.encode(list(pieces), prompt_name=prompt_name, batch_size=self.batch_size,
+                                             normalize_embeddings=True, convert_to_numpy=True,
+                                             show_progress_bar=show_progress).astype(np.float32, copy=False)
+        return vectors
+
+    def _step_aside_then(self, pieces: Sequence[str], prompt_name: str | None) -> Vectors:
+        self.gate.step_aside()
+        return self._model_encode(pieces, prompt_name)
+
     def _dimension(self) -> int | None:
         # sentence-transformers 6 renamed get_sentence_embedding_dimension; 5 has only the old name
         get = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
@@ -114,7 +129,8 @@ class Encoder:
                 break
         return result
 
-    def _encode(self, texts: Sequence[str], prompt_name: str | None, show_progress: bool) -> Vectors:
+    def _encode(self, texts: Sequence[str], prompt_name: str | None, show_progress: bool,
+                background: bool = False) -> Vectors:
         texts = list(texts)
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
@@ -126,20 +142,31 @@ class Encoder:
                 pieces.append(piece)
                 owners.append(i)
                 weights.append(n_tokens)
-        vectors = self.model.encode(
-            pieces,
-            prompt_name=prompt_name,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        ).astype(np.float32, copy=False)
+        if background:
+            vectors = np.concatenate([self._step_aside_then(pieces[start:end], prompt_name)
+                                      for start, end in token_chunks(weights, self.window_tokens)])
+        else:
+            vectors = self._model_encode(pieces, prompt_name, show_progress)
         if len(pieces) == len(texts):
             return vectors
         pooled = np.zeros((len(texts), self.dim), dtype=np.float32)
         np.add.at(pooled, np.asarray(owners), vectors * np.asarray(weights, dtype=np.float32)[:, None])
         pooled /= np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-12)
         return pooled
+
+
+def token_chunks(token_counts: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """Consecutive (start, end) slices of pieces, each of at most `budget` tokens (a longer piece alone)."""
+    chunks: list[tuple[int, int]] = []
+    start, total = 0, 0
+    for i, n in enumerate(token_counts):
+        if i > start and total + n > budget:
+            chunks.append((start, i))
+            start, total = i, 0
+        total += n
+    if start < len(token_counts):
+        chunks.append((start, len(token_counts)))
+    return chunks
 
 
 def _known(value: int | None, what: str, model_dir: Path) -> int:
