@@ -50,6 +50,7 @@ COMPOUNDS: dict[tuple[str, ...], str] = {
     ("バイオマス", "プラスチック"): "バイオマスプラスチック",
     ("陸上", "養殖"): "陸上養殖",
     ("技術", "移転"): "技術移転",
+    ("イン", "バウンド"): "インバウンド",  # UniDic has no インバウンド: イン + バウンド (to bounce)
 }
 
 # Lemmas that carry no topic: light verbs and formal nouns.

@@ -43,6 +43,7 @@ import numpy.typing as npt
 
 from .errors import IndexFormatError
 from .lexical import BM25Snapshot, BM25State, Ids
+from .text import tokenizer_id
 
 FORMAT_VERSION = 2
 DENSE_FILE = "dense.faiss"
@@ -91,6 +92,7 @@ class CollectionSnapshot:
             "dim": self.dim,
             "count": len(self.ids),
             "faiss": "IDMap2,Flat,IP",
+            "tokenizer": tokenizer_id(),
             "applied_sequence": self.applied_sequence,
             "sha256": {DENSE_FILE: _sha256(dense_bytes), TERMS_FILE: _sha256(terms_bytes)},
         }
@@ -138,6 +140,9 @@ def check_config(config: dict[str, Any], *, expect_model: str | None, expect_dim
         raise IndexFormatError(f"索引は別のモデル（{config.get('model')}）で作られています。")
     if expect_dim is not None and config.get("dim") != expect_dim:
         raise IndexFormatError("索引のベクトル次元がモデルと一致しません。")
+    if config.get("tokenizer") != tokenizer_id():
+        raise IndexFormatError(f"索引は別の語の切り方（{config.get('tokenizer')}）で作られています。"
+                               "データベースから作り直します。")
     applied_sequence_of(config)
 
 

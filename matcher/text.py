@@ -11,6 +11,8 @@ is built once per process because building it costs ~50 ms and a dictionary load
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 import unicodedata
@@ -208,6 +210,24 @@ def _is_content(key: str, pos1: str, pos2: str) -> bool:
 @lru_cache(maxsize=1)
 def default_tokenizer() -> JapaneseTokenizer:
     return JapaneseTokenizer()
+
+
+# Bump when a rule in this module changes the terms of a text (normalisation, the content test, compounds).
+TOKENIZER_RULES_VERSION = 1
+
+
+@lru_cache(maxsize=1)
+def tokenizer_id() -> str:
+    """What the terms of a text depend on: the dictionary, the domain tables and this module's rules. A BM25
+    index built under another id holds other terms for the same texts, so a saved index records it and is
+    rebuilt from the database when it differs (index_snapshot.check_config)."""
+    from importlib.metadata import version
+
+    tables = {"unidic-lite": version("unidic-lite"), "fugashi": version("fugashi"),
+              "rules": TOKENIZER_RULES_VERSION, "compounds": sorted(["|".join(k), v] for k, v in COMPOUNDS.items()),
+              "lemma_fixes": sorted(LEMMA_FIXES.items()), "stop_lemmas": sorted(STOP_LEMMAS)}
+    digest = hashlib.sha256(json.dumps(tables, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    return f"unidic-lite-{tables['unidic-lite']}-{digest[:16]}"
 
 
 def check_text(text: object, *, field: str, max_chars: int) -> str:

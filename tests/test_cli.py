@@ -68,3 +68,14 @@ def test_every_command_is_registered_in_commands_py_in_help_order():
     assert bench.name == "bench"
     assert [c.name for c in bench.typer_instance.registered_commands] == [
         "similarity", "retrieval", "need2univ", "report-scale", "index", "explain"]
+
+
+def test_the_gain_from_crossing_regions_is_a_sentence_not_a_bare_number(golden_engine):
+    from matcher.cli.match import gain_line
+
+    for text, prefecture in [("稲わらともみ殻をガス化して農業ハウスの熱源にしたい", "15"),
+                             ("カキの養殖とゲノム育種", "15"), ("豪雨時の河川の氾濫予測", "47")]:
+        result = golden_engine.match(text, prefecture, top_k=5)
+        line = gain_line(result)
+        assert "+0." not in line and line.endswith("。")
+        assert ("同じ地域" in line) and (result.partners[0].name in line or result.best_in_region.name in line)

@@ -8,6 +8,8 @@ import pytest
 from matcher.errors import IndexFormatError
 from matcher.index import CONFIG_FILE, DENSE_FILE, TERMS_FILE, Collection
 from matcher.index_snapshot import decode_terms, encode_terms
+from matcher.index_sync import saved_or_empty
+from matcher.text import tokenizer_id
 
 
 def unit(rows):
@@ -135,6 +137,23 @@ def test_a_format_1_folder_is_refused_as_outdated(collection, tmp_path):
     (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(IndexFormatError, match="形式バージョン"):
         Collection.load(tmp_path)
+
+
+@pytest.mark.parametrize("recorded", [None, "unidic-lite-1.0.8-0000000000000000"])
+def test_a_snapshot_of_other_tokenizer_rules_is_refused_so_it_is_rebuilt(collection, tmp_path, recorded):
+    """A new compound (say イン + バウンド → インバウンド) gives other terms for the same texts: an index saved
+    before it (or before the rules were recorded) must not be loaded as if it were current."""
+    collection.save(tmp_path)
+    config = json.loads((tmp_path / CONFIG_FILE).read_text())
+    assert config["tokenizer"] == tokenizer_id()
+    if recorded is None:
+        del config["tokenizer"]
+    else:
+        config["tokenizer"] = recorded
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(IndexFormatError, match="語の切り方"):
+        Collection.load(tmp_path)
+    assert len(saved_or_empty(Collection(3, "test-model"), tmp_path)) == 0  # the engine rebuilds it
 
 
 @pytest.mark.parametrize("damage", ["term-out-of-range", "term-twice-in-a-row", "short-indptr", "duplicate-term"])

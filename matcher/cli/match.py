@@ -126,8 +126,20 @@ def print_match(result: MatchResult) -> None:
     elif result.prefecture is not None:
         console.print("地域内には候補がありません。")
     if result.gain_over_local is not None:
-        console.print(f"地域外まで広げた場合のスコア向上: {result.gain_over_local:+.3f}  "
-                      f"地域外の候補 {result.cross_region_count} 件")
+        console.print(gain_line(result))
+
+
+def gain_line(result: MatchResult) -> str:
+    """What crossing regions gains, in words: both scores are on one scale for a query (see /help/scores)."""
+    best, local = result.partners[0], result.best_in_region
+    outside = f"（地域外の候補 {result.cross_region_count} 件）"
+    if local is None:
+        return f"同じ地域には候補がなく、地域を越えると{best.name}が見つかります{outside}。"
+    if best.key == local.key or best.score <= local.score + 1e-9:
+        return f"最も合う候補は同じ地域の{local.name}です。地域を越えても、これより合う候補はありません{outside}。"
+    rise = f"、{(best.score - local.score) / local.score:.0%} 高い" if local.score > 0 else ""
+    return (f"地域を越えると、最上位の{best.name}のスコアは、同じ地域で最も合う{local.name}より高くなります"
+            f"（{local.score:.2f} → {best.score:.2f}{rise}）{outside}。")
 
 
 def partner_line(rank: int | None, partner: Partner) -> Text:
