@@ -74,7 +74,7 @@ def build_engine(seeds: int, kaken: Path | None, rng_seed: int = 0) -> tuple[Eng
     for s in all_seeds:
         universities.setdefault(s.university, University(s.university, s.prefecture_code))
     engine = Engine(_VectorsOnly(), universities=universities.values(), tokenizer=tokenizer)
-    engine.seeds = {s.id: s for s in all_seeds}
+    engine.replace_seed_records(all_seeds)
     vectors = _unit(np.random.default_rng(rng_seed), len(all_seeds), _VectorsOnly.dim)
     ids = [s.id for s in all_seeds]
     engine.seed_index.upsert(ids, vectors, terms, [f"seed-{i}" for i in ids])

@@ -33,10 +33,11 @@ from numpy.typing import NDArray
 from .embed import TextEncoder
 from .errors import InvalidInputError, NotFoundError
 from .explain import Explainer
-from .filters import Filter, both, ids_where, negation, not_confidential
+from .filters import Filter, both, ids_where, not_confidential
 from .index import Collection
 from .index_sync import KnownVectors, ProgressCallback, Vector, embed_and_upsert, saved_or_empty, sync_collection
 from .places import Location, Places, default_places
+from .region_ids import Ids, RegionIds
 from .rank import (
     DEFAULT_DENSE_WEIGHT,
     DEFAULT_SORT,
@@ -110,6 +111,7 @@ class Engine:
         self.tokenizer = tokenizer or default_tokenizer()
         self.universities: dict[str, University] = {u.name: u for u in universities}
         self.seeds: dict[int, Seed] = {}
+        self.seed_regions = RegionIds()  # region → seed ids, kept by every write (region_ids.py)
         self.seed_counts = SeedCounts()  # 実績・体制: each partner's seeds, kept with `seeds`
         self.needs: dict[int, Need] = {}
         self.seed_index = Collection(encoder.dim, encoder.name)
@@ -152,10 +154,11 @@ class Engine:
         """
         with lock if lock is not None else nullcontext():
             seeds, needs, universities = dict(self.seeds), dict(self.needs), dict(self.universities)
-            seed_counts = self.seed_counts.copy()
+            seed_counts, seed_regions = self.seed_counts.copy(), self.seed_regions.copy()
             seed_index, need_index = self.seed_index.reader_copy(), self.need_index.reader_copy()
         copy = Engine(self.encoder, settings=self.settings, prefectures=self.prefectures, tokenizer=self.tokenizer)
         copy.seeds, copy.needs, copy.universities, copy.seed_counts = seeds, needs, universities, seed_counts
+        copy.seed_regions = seed_regions
         copy.seed_index, copy.need_index = seed_index.open(), need_index.open()
         return copy
 
@@ -164,12 +167,21 @@ class Engine:
                    known: KnownVectors | None = None) -> SyncReport:
         """Make the seed index hold exactly `seeds`, embedding only new or changed ones that `known` lacks."""
         seeds = list(seeds)
+        self.replace_seed_records(seeds)
+        return sync_collection(self.seed_index, {s.id: s.text for s in seeds}, self.encoder, self.tokenizer, progress,
+                               known)
+
+    def replace_seed_records(self, seeds: Iterable[Seed]) -> None:
+        """Hold exactly `seeds` as records, with what is derived from them (universities learnt, counts per
+        partner, regions), leaving the index alone: sync_seeds, or a benchmark that fills the index itself."""
+        seeds = list(seeds)
         for seed in seeds:
             self._learn_university(seed)
         self.seeds = {s.id: s for s in seeds}
         self.seed_counts = SeedCounts(self.seeds.values())
-        return sync_collection(self.seed_index, {s.id: s.text for s in seeds}, self.encoder, self.tokenizer, progress,
-                               known)
+        self.seed_regions = RegionIds()
+        for seed in seeds:
+            self.seed_regions.put(seed.id, self._region_of_seed(seed))
 
     def sync_needs(self, needs: Iterable[Need], progress: ProgressCallback | None = None,
                    known: KnownVectors | None = None) -> SyncReport:
@@ -188,6 +200,7 @@ class Engine:
             self.seed_counts.remove(old)
         self.seeds[seed.id] = seed
         self.seed_counts.add(seed)
+        self.seed_regions.put(seed.id, self._region_of_seed(seed))
         embed_and_upsert(self.seed_index, {seed.id: seed.text}, self.encoder, self.tokenizer, _given(vector),
                          None if terms is None else {seed.id: terms})
 
@@ -196,6 +209,7 @@ class Engine:
         if removed is None:
             raise NotFoundError("シーズ", seed_id)
         self.seed_counts.remove(removed)
+        self.seed_regions.remove(seed_id)
         self.seed_index.delete([seed_id])
 
     def upsert_need(self, need: Need, vector: Vector | None = None, terms: Sequence[str] | None = None) -> None:
@@ -211,6 +225,9 @@ class Engine:
 
     def add_university(self, university: University) -> None:
         self.universities[university.name] = university
+        for seed in self.seeds.values():  # a seed without a prefecture of its own lies where its university is
+            if seed.university == university.name and not seed.prefecture_code:
+                self.seed_regions.put(seed.id, self._region_of_seed(seed))
 
     # ---- need → partners ---------------------------------------------
     def match(
@@ -245,14 +262,16 @@ class Engine:
         # The unfiltered search fixes the score normalisation for every scope of this query.
         everything = self._search_seeds(query_vector, query_terms)
 
-        def search_within(keep: Filter[Seed] | None) -> Candidates:
-            if keep is None:
+        def search_within(allowed: Ids | None) -> Candidates:
+            if allowed is None:
                 return everything
-            return self._search_seeds(query_vector, query_terms, keep, everything)
+            return self._search_seeds(query_vector, query_terms, allowed, everything)
 
-        in_region = self._in_region(need_pref)
-        scope_filter = {"all": None, "in-region": in_region, "cross-region": negation(in_region)}[scope]
-        found = search_within(both(scope_filter, seed_filter))
+        region = need_pref.region if need_pref else None
+        in_region = self.seed_regions.inside(region) if need_pref else None
+        scope_ids = {"all": None, "in-region": in_region,
+                     "cross-region": self.seed_regions.outside(region) if need_pref else None}[scope]
+        found = search_within(self._narrowed(scope_ids, seed_filter))
         ranked, groups = self._rank(found, level, need_pref, rule)
         if scope == "all" and need_pref is not None:
             shown = ensure_cross_region(ranked, top_k, min_share=self.settings.min_cross_share,
@@ -265,7 +284,7 @@ class Engine:
 
         best_local = None
         if in_region is not None:
-            local = found if scope == "in-region" else search_within(both(in_region, seed_filter))
+            local = found if scope == "in-region" else search_within(self._narrowed(in_region, seed_filter))
             best_local = self._best_partner(local, level, need_pref, explainer, rule)
 
         need_spans = explainer.need_spans(partners)
@@ -337,17 +356,19 @@ class Engine:
         pref = self._prefecture(seed.prefecture_code or self.universities[seed.university].prefecture_code)
         return pref.region if pref else None
 
-    def _in_region(self, need_pref: Prefecture | None) -> Filter[Seed] | None:
-        """Whether a seed lies in the need's region; None when the need has no prefecture."""
-        if need_pref is None:
-            return None
-        region = need_pref.region
-        return lambda seed: self._region_of_seed(seed) == region
+    def _narrowed(self, allowed: Ids | None, seed_filter: Filter[Seed] | None) -> Ids | None:
+        """The seed ids a search may return: `allowed` (None: every seed) that `seed_filter` accepts."""
+        if seed_filter is None:
+            return allowed
+        base = self.seed_regions.everything() if allowed is None else allowed
+        keep = np.fromiter((seed_filter(self.seeds[int(i)]) for i in base), dtype=bool, count=len(base))
+        narrowed: Ids = base[keep]
+        return narrowed
 
-    def _search_seeds(self, vector: NDArray[np.float32], terms: Sequence[str], keep: Filter[Seed] | None = None,
+    def _search_seeds(self, vector: NDArray[np.float32], terms: Sequence[str], allowed: Ids | None = None,
                       normalised_as: Candidates | None = None) -> Candidates:
-        """Seed candidates, restricted to seeds `keep` accepts, scored on the scale of `normalised_as`."""
-        allowed = None if keep is None else ids_where(self.seeds, keep)
+        """Seed candidates, restricted to the ids `allowed` (None: every seed), scored on the scale of
+        `normalised_as`."""
         bounds = None if normalised_as is None else (normalised_as.dense_bounds, normalised_as.lexical_bounds)
         return hybrid_search(self.seed_index, vector, terms, candidates=self.settings.candidates, allowed=allowed,
                              bounds=bounds, dense_weight=self.settings.dense_weight)

@@ -93,7 +93,7 @@ class Explainer:
         return self.places.locate(prefecture_code)
 
     def seed_hit(self, scored: SeedScore) -> SeedHit:
-        tokens = self.tokenizer.tokens(scored.seed.text)
+        tokens = self.tokenizer.recent_tokens(scored.seed.text)
         weights = self._weights(scored.seed.id, tokens)
         terms = shown(weights, tokens, self.shared_terms_shown)
         where = surfaces(tokens)

@@ -23,10 +23,6 @@ def both(a: Filter[T] | None, b: Filter[T] | None) -> Filter[T] | None:
     return lambda x: a(x) and b(x)
 
 
-def negation(keep: Filter[T] | None) -> Filter[T] | None:
-    return None if keep is None else (lambda x: not keep(x))
-
-
 def not_confidential(need: Need) -> bool:
     return need.visibility != "confidential"
 

@@ -117,6 +117,10 @@ def stored_vectors(collection: Collection) -> tuple[np.ndarray, np.ndarray]:
     return faiss.vector_to_array(collection.dense.id_map).astype(np.int64, copy=False), vectors
 
 
+# A scope holding fewer than 1/GATHER_BELOW of the vectors is searched on a copy of its vectors; a larger one
+# by scoring all of them and masking (a copy of 85% of 10^5 vectors is 130 MB per query).
+GATHER_BELOW = 4
+
 COSINE_BLOCK = 8192  # stored vectors per float64 product: the block's result stays in cache for the rounding
 
 
@@ -146,12 +150,19 @@ def float32_error_bound(query: np.ndarray) -> float:
 def _dense_top(query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
                columns: np.ndarray | None) -> np.ndarray:
     """Positions of the `k` stored vectors (among `columns` if given) of highest exact cosine with `query`."""
-    if columns is not None:
+    if columns is not None and len(columns) * GATHER_BELOW < len(vectors):
+        # a small scope: copying its vectors out costs less than scoring every vector
         inside: np.ndarray = columns[_dense_top(query, vectors[columns], ids[columns], k, None)]
         return inside
-    if k <= 0 or not len(vectors):
+    if k <= 0 or not len(vectors) or columns is not None and not len(columns):
         return np.empty(0, dtype=np.int64)
-    near = _near_top(vectors @ query, k, float32_error_bound(query))
+    approximate = vectors @ query
+    if columns is not None:  # a large scope (cross-region): score everything, leave out what is outside it
+        kept = np.full(len(vectors), -np.inf, dtype=approximate.dtype)
+        kept[columns] = approximate[columns]
+        approximate = kept
+    near = _near_top(approximate, min(k, len(vectors) if columns is None else len(columns)),
+                     float32_error_bound(query))
     _, at = top_per_row(exact_cosines(query, vectors[near]), ids[near], k)
     top: np.ndarray = near[at]
     return top

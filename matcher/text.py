@@ -16,6 +16,7 @@ import json
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -120,6 +121,9 @@ class _Word(NamedTuple):
     end: int
 
 
+RECENT_TEXTS = 8192  # about 4 MB of tokens: the seeds shown by the last few hundred matches
+
+
 class JapaneseTokenizer:
     """Content-word lemmas of Japanese text, with the domain corrections applied."""
 
@@ -130,6 +134,13 @@ class JapaneseTokenizer:
         self._tagger = fugashi.Tagger(f"-d {unidic_lite.DICDIR}")
         # MeCab's tagger is not re-entrant; the API may call us from a thread pool.
         self._lock = threading.Lock()
+        # The explanations tokenise each shown seed's text again on every match; popular seeds recur.
+        self._recent: Callable[[str], tuple[Token, ...]] = lru_cache(maxsize=RECENT_TEXTS)(
+            lambda text: tuple(self.tokens(text)))
+
+    def recent_tokens(self, text: str) -> tuple[Token, ...]:
+        """`tokens`, remembered for the last RECENT_TEXTS texts (read-only: a tuple shared by callers)."""
+        return self._recent(text)
 
     def tokens(self, text: str) -> list[Token]:
         """The content words and domain compounds of `text`, in text order, with offsets into `text` itself."""

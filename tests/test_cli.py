@@ -44,6 +44,18 @@ def test_match_json(env):
     assert data["need"]["prefecture"]["region"] == "近畿"
 
 
+def test_match_sorts_by_content_and_prints_both_signals(env):
+    shown = run(env, "match", "稲わらともみ殻をガス化したい", "-p", "15", "--top-k", "3", "--sort", "content")
+    assert shown.exit_code == 0, shown.output
+    assert "並べ替え: 内容重視" in shown.output and "内容の近さ:" in shown.output
+    assert "実績・体制: 登録シーズ" in shown.output
+    data = json.loads(run(env, "match", "稲わらともみ殻をガス化したい", "-p", "15", "--json", "--sort", "content").stdout)
+    assert data["sort"] == "content"
+    assert data["partners"][0]["signals"]["track_record"]["seed_count"] >= 1
+    refused = run(env, "match", "テスト", "--sort", "size")
+    assert refused.exit_code == 2 and "並べ替え" in refused.output
+
+
 def test_needs_for_seed(env):
     result = run(env, "needs-for-seed", "7", "--json")
     assert result.exit_code == 0, result.output
@@ -67,7 +79,7 @@ def test_every_command_is_registered_in_commands_py_in_help_order():
     (bench,) = app.registered_groups
     assert bench.name == "bench"
     assert [c.name for c in bench.typer_instance.registered_commands] == [
-        "similarity", "retrieval", "need2univ", "report-scale", "index", "explain"]
+        "similarity", "retrieval", "need2univ", "report-scale", "index", "explain", "scale"]
 
 
 def test_the_gain_from_crossing_regions_is_a_sentence_not_a_bare_number(golden_engine):

@@ -87,3 +87,19 @@ def bench_index(
     from ..bench_index import run
 
     print_json(run(sizes, samples=samples))
+
+
+def bench_scale(
+    seeds: Annotated[int, typer.Option(help="シーズの数（不足分は合成。ベクトルは乱数の単位ベクトル）")] = 100_000,
+    kaken: Annotated[Path, typer.Option(help="実シーズの JSONL（_id, title, institution, prefecture_code）")] =
+        Path("../shared/data/kaken/seeds.jsonl"),
+    queries: Annotated[int, typer.Option(help="照合するニーズの数（デモのニーズを繰り返す）")] = 121,
+    encode: Annotated[bool, typer.Option(help="実モデルでクエリの埋め込み時間も測る")] = True,
+    model_dir: ModelDir = DEFAULT_MODEL_DIR, threads: Threads = 0,
+) -> None:
+    """1件のニーズ→連携先の速さ（埋め込みを除くエンジン、範囲ごと）と、シーズ1件あたりのメモリ（JSON）。"""
+    from ..bench_scale import run
+
+    with user_errors():
+        print_json(run(seeds, kaken=kaken, queries=queries,
+                       encoder_factory=(lambda: load_encoder(model_dir, threads)) if encode else None))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from .bench import bench_index, bench_need2univ, bench_report_scale, bench_retrieval, bench_similarity
+from .bench import bench_index, bench_need2univ, bench_report_scale, bench_retrieval, bench_scale, bench_similarity
 from .bench_explain import bench_explain
 from .demo_vectors import demo_vectors
 from .match import demo, index, match, needs_for_seed, setup_model
@@ -35,5 +35,6 @@ def build_app() -> typer.Typer:
     bench_app.command("report-scale")(bench_report_scale)
     bench_app.command("index")(bench_index)
     bench_app.command("explain")(bench_explain)
+    bench_app.command("scale")(bench_scale)
     app.add_typer(bench_app, name="bench")
     return app
