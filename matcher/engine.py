@@ -37,7 +37,6 @@ from .filters import Filter, both, ids_where, not_confidential
 from .index import Collection
 from .index_sync import KnownVectors, ProgressCallback, Vector, embed_and_upsert, saved_or_empty, sync_collection
 from .places import Location, Places, default_places
-from .region_ids import Ids, RegionIds
 from .rank import (
     DEFAULT_DENSE_WEIGHT,
     DEFAULT_SORT,
@@ -52,6 +51,7 @@ from .rank import (
     sort_rule,
 )
 from .records import Need, Seed, University
+from .region_ids import Ids, RegionIds
 from .regions import Prefecture, PrefectureTable, default_prefectures
 from .results import MatchResult, NeedHit, Partner, SyncReport
 from .search import DEFAULT_CANDIDATES, Candidates, hybrid_search
