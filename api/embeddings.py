@@ -58,6 +58,36 @@ def passage_vector(session: Session, encoder: TextEncoder, text: str) -> Vector:
     return vector
 
 
+def query_key(model_id: str) -> str:
+    """The table's model id for *query* vectors of `model_id` (e5 encodes a need as a query with another
+    prompt than as a passage): same table, same fingerprints, its own rows."""
+    return f"{model_id}#query"
+
+
+def need_query_vector(session: Session, encoder: TextEncoder, text: str) -> Vector:
+    """The query vector of a need's text, stored with the need (a write) so that its matches and reports never
+    encode it again: the stored one, or else encoded now and added to the session's transaction."""
+    model_id = query_key(encoder.name)
+    content_hash = fingerprint(text, model_id)
+    stored = known_vectors(session, model_id)([content_hash])
+    if content_hash in stored:
+        return stored[content_hash]
+    vector: Vector = encoder.encode_queries([text])[0]
+    store_vectors(session, model_id, {content_hash: vector})
+    return vector
+
+
+def stored_query_vectors(session: Session, model_id: str, texts: Sequence[str]) -> list[Vector | None]:
+    """The stored query vectors of `texts` (None where a text has none: a need written before they were kept),
+    for a match or a report, which only read."""
+    key = query_key(model_id)
+    prints = [fingerprint(text, key) for text in texts]
+    found: dict[str, Vector] = {}
+    for start in range(0, len(prints), INSERT_ROWS_PER_STATEMENT):
+        found.update(known_vectors(session, key)(prints[start:start + INSERT_ROWS_PER_STATEMENT]))
+    return [found.get(p) for p in prints]
+
+
 def known_vectors(session: Session, model_id: str) -> KnownVectors:
     """The engine's lookup of stored vectors, by fingerprint, for the model `model_id`."""
 

@@ -18,10 +18,11 @@ from matcher.regions import default_prefectures
 from matcher.serialize import need_hit_to_dict
 
 from . import access
+from .embeddings import stored_query_vectors
 from .models import Account, Need, NeedPublic, Organisation, Researcher, Role, Seed, SeedPublic
 from .present import match_out, need_public, seed_public
 from .schemas import MatchOptions, MatchOut, NeedHitOut, Page
-from .service import MatchService, seed_record
+from .service import MatchService, passage_text, seed_record
 
 Table = TypeVar("Table", Need, Seed)
 SeedFilter = Callable[[SeedRecord], bool]
@@ -98,9 +99,11 @@ def _seed_filter(options: MatchOptions) -> SeedFilter | None:
 def match_need(session: Session, service: MatchService, account: Account, need: Need,
                options: MatchOptions) -> MatchOut:
     """Partners for `need`, with contacts shown as `account` may see them."""
-    result = service.match(need.title + "\n" + need.description, need.prefecture_code, top_k=options.top_k,
-                           level=options.level, scope=options.scope, seed_filter=_seed_filter(options),
-                           municipality=need.municipality_code, sort=options.sort)
+    text = passage_text(need)
+    (stored,) = stored_query_vectors(session, service.encoder.name, [text])  # kept by the need's write
+    result = service.match(text, need.prefecture_code, top_k=options.top_k, level=options.level,
+                           scope=options.scope, seed_filter=_seed_filter(options),
+                           municipality=need.municipality_code, sort=options.sort, query_vector=stored)
     return match_out(session, result, account, need.id)
 
 

@@ -55,6 +55,7 @@ from matcher.records import Need as NeedRecord
 from matcher.report_render import RenderResult, render_report
 from matcher.reports import DEFAULT_UNMET_THRESHOLD, Report, ReportOptions, ReportScope, compute_report, select_needs
 
+from .embeddings import stored_query_vectors
 from .errors import ApiError, RateLimited, not_found
 from .models import Account, Need, Seed, Status, stored_id, utcnow
 from .report_models import JobStatus, ReportJob
@@ -280,7 +281,10 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
         scope = report_scope(params)
         engine = service.reader_copy()  # seeds and needs of one moment; searched without the service's lock
         needs = _needs_in_scope(db, engine, scope)
-        report = compute_report(engine, scope, _options(params), needs=needs, progress=progress)
+        with Session(db) as session:  # kept by each need's write: only needs written before then are encoded
+            vectors = stored_query_vectors(session, engine.encoder.name, [n.text for n in needs])
+        report = compute_report(engine, scope, _options(params), needs=needs, need_vectors=vectors,
+                                progress=progress)
         rendered = render_report(report, job_dir(data_dir, job_id), params.get("formats") or DEFAULT_FORMATS,
                                  csv_encoding=params.get("csv_encoding", "utf-8-sig"), progress=progress)
         if not _keep_named_seeds(db, data_dir, job_id, report):

@@ -220,11 +220,14 @@ class MatchService:
         return self.engine.reader_copy(self._lock)
 
     # ---- matching --------------------------------------------------------
-    def match(self, text: str, prefecture: object, **options: Any) -> MatchResult:
+    def match(self, text: str, prefecture: object, query_vector: Vector | None = None,
+              **options: Any) -> MatchResult:
+        """`query_vector`: the text's stored query vector, where the need has one (embeddings.need_query_vector);
+        else it is encoded here."""
         # validate before the costly encoding; the engine checks again, cheaply
         check_text(text, field="ニーズの本文", max_chars=self.engine.settings.max_text_chars)
         with FOREGROUND.foreground():  # a long write's encoding steps aside meanwhile (matcher/priority.py)
-            vector = self.engine.encoder.encode_queries([text])[0]
+            vector = self.engine.encoder.encode_queries([text])[0] if query_vector is None else query_vector
             with self._lock:
                 return self.engine.match(text, prefecture, query_vector=vector, **options)
 

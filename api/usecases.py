@@ -17,7 +17,7 @@ from sqlmodel import Session, SQLModel, select
 
 from . import access
 from .change_log import ChangeKind, record_change
-from .embeddings import passage_vector
+from .embeddings import need_query_vector, passage_vector
 from .errors import ApiError, ErrorDetail, forbidden
 from .models import (
     Account,
@@ -74,6 +74,8 @@ def _store_passage_vector(session: Session, service: MatchService, row: Need | S
     again."""
     if indexed(row):
         passage_vector(session, service.encoder, passage_text(row))
+        if isinstance(row, Need):  # its matches and reports read it instead of encoding the need again
+            need_query_vector(session, service.encoder, passage_text(row))
 
 
 def _changes_of(session: Session, row: Need | Seed | Researcher | Organisation) -> list[tuple[ChangeKind, int]]:

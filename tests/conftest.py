@@ -48,6 +48,7 @@ class CountingEncoder:
     def __init__(self, inner):
         self.inner = inner
         self.passages = 0
+        self.queries = 0
 
     @property
     def dim(self) -> int:
@@ -58,6 +59,7 @@ class CountingEncoder:
         return self.inner.name
 
     def encode_queries(self, texts):
+        self.queries += len(texts)
         return self.inner.encode_queries(texts)
 
     def encode_passages(self, texts):
@@ -67,4 +69,9 @@ class CountingEncoder:
     def count(self) -> int:
         """Passages embedded since the last call."""
         counted, self.passages = self.passages, 0
+        return counted
+
+    def count_queries(self) -> int:
+        """Texts encoded as queries since the last call."""
+        counted, self.queries = self.queries, 0
         return counted

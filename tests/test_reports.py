@@ -253,3 +253,16 @@ def test_constrained_assignment_on_a_given_score_table():
     assert a.mean_score == pytest.approx((0.9 + 0.6 + 0.2) / 3)
     assert a.mean_score_unconstrained == pytest.approx((0.9 + 0.8 + 0.7) / 3)
     assert (a.max_load_before, a.max_load_after, a.changed_needs, a.coverage) == (3, 1, 2, 1.0)
+
+
+def test_stored_vectors_for_some_needs_give_the_same_report(report_engine, need_vectors):
+    """A report given the stored query vectors of some needs (None for the rest) encodes only the rest, and
+    ranks exactly as when every vector is given."""
+    needs, vectors = need_vectors
+    some = [vectors[i] if i % 2 else None for i in range(len(needs))]
+    whole = compute_report(report_engine, needs=needs, need_vectors=vectors)
+    partial = compute_report(report_engine, needs=needs, need_vectors=some)
+    assert [[(p.university, round(p.score, 6)) for p in n.partners] for n in partial.needs] == \
+        [[(p.university, round(p.score, 6)) for p in n.partners] for n in whole.needs]
+    with pytest.raises(ValueError, match="one row per need"):
+        compute_report(report_engine, needs=needs, need_vectors=some[:-1])

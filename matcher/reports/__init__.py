@@ -98,18 +98,21 @@ __all__ = [
 
 Timings = dict[str, float]
 
+NeedVectors = np.ndarray | Sequence[np.ndarray | None]  # a matrix, or one row (or None) per need
+
 _ALL_NEEDS = ReportScope()
 _DEFAULT_OPTIONS = ReportOptions()
 
 
 def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: ReportOptions = _DEFAULT_OPTIONS, *,
-                   need_vectors: np.ndarray | None = None, needs: Sequence[Need] | None = None,
+                   need_vectors: NeedVectors | None = None, needs: Sequence[Need] | None = None,
                    progress: Progress | None = None) -> Report:
     """The whole report for the needs in `scope` (or the given `needs`) against all seeds.
 
     `scope` also gives the report its description (`describe_scope`), the given
-    `needs` or not. `need_vectors` (rows in the order of the needs) skips
-    encoding. The engine must not change while the report runs: a caller whose
+    `needs` or not. `need_vectors` (rows in the order of the needs; a None row
+    where a need has no stored vector) skips encoding those needs. The engine
+    must not change while the report runs: a caller whose
     engine other threads change passes `engine.reader_copy(their_lock)`, which
     holds that lock for milliseconds rather than for the whole search (the API's
     report jobs, so that live matches never wait for a report). Needs are processed
@@ -173,10 +176,21 @@ def _stopwatch(timings: Timings, key: str) -> Iterator[None]:
         timings[key] += time.perf_counter() - start
 
 
-def _vectors(engine: Engine, needs: Sequence[Need], given: np.ndarray | None, progress: Progress) -> np.ndarray:
-    vectors = np.ascontiguousarray(_encode(engine, needs, progress) if given is None else given, dtype=np.float32)
-    if len(vectors) != len(needs):
+def _vectors(engine: Engine, needs: Sequence[Need], given: NeedVectors | None, progress: Progress) -> np.ndarray:
+    """One query vector per need: the given rows, and the needs' encoded where none is given (None rows)."""
+    if given is None:
+        given = [None] * len(needs)
+    if len(given) != len(needs):
         raise ValueError("need_vectors must have one row per need")
+    if isinstance(given, np.ndarray):
+        return np.ascontiguousarray(given, dtype=np.float32)
+    missing = [i for i, row in enumerate(given) if row is None]
+    encoded = _encode(engine, [needs[i] for i in missing], progress)
+    vectors = np.empty((len(needs), engine.encoder.dim), dtype=np.float32)
+    for i, row in enumerate(given):
+        if row is not None:
+            vectors[i] = row
+    vectors[missing] = encoded
     return vectors
 
 
