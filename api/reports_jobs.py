@@ -295,6 +295,10 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
                 summary=_summary(report, rendered), finished_at=utcnow())
     except Exception:  # noqa: BLE001 - any failure becomes a failed job with a reason
         log.exception("report job %s failed", job_id)
+        try:  # a half-written file (a full disk, say) is never offered for download
+            _clear_files(job_dir(data_dir, job_id))
+        except Exception:  # noqa: BLE001
+            log.exception("could not delete the files of failed report job %s", job_id)
         try:
             # the reason stays in the log (it may be SQL or a path); the coordinator reads a Japanese sentence
             _update(db, job_id, status=JobStatus.failed.value, message=FAILED.format(job_id=job_id),

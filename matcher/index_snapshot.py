@@ -99,14 +99,27 @@ class CollectionSnapshot:
         return dense_bytes, terms_bytes, json.dumps(config, ensure_ascii=False, indent=2).encode()
 
     def write(self, directory: Path) -> int:
-        """Write the snapshot into `directory` atomically (config.json last); returns the bytes written."""
+        """Write the snapshot into `directory`; returns the bytes written.
+
+        Every file is written in full (and fsynced) beside the old ones first, and only then put in place,
+        config.json last: a full disk or any other failure while writing leaves the previous snapshot whole.
+        (A crash between the renames leaves files whose checksums do not match: refused on load, and rebuilt
+        from the database.)
+        """
         self.check_consistent()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         dense_bytes, terms_bytes, config_bytes = self.encode()
-        _atomic_write(directory / DENSE_FILE, dense_bytes)
-        _atomic_write(directory / TERMS_FILE, terms_bytes)
-        _atomic_write(directory / CONFIG_FILE, config_bytes)
+        written: list[tuple[str, Path]] = []
+        try:
+            for name, data in ((DENSE_FILE, dense_bytes), (TERMS_FILE, terms_bytes), (CONFIG_FILE, config_bytes)):
+                written.append((_written_beside(directory / name, data), directory / name))
+        except BaseException:
+            for tmp, _ in written:
+                Path(tmp).unlink(missing_ok=True)
+            raise
+        for tmp, path in written:
+            os.replace(tmp, path)
         (directory / LEGACY_TERMS_FILE).unlink(missing_ok=True)  # format 1's, which nothing reads any more
         return len(dense_bytes) + len(terms_bytes) + len(config_bytes)
 
@@ -200,14 +213,16 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _written_beside(path: Path, data: bytes) -> str:
+    """`data` in a new temp file beside `path`, on disk (fsynced); the temp file's path. Nothing is left behind
+    when writing fails."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return tmp
