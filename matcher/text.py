@@ -48,6 +48,7 @@ for _parts, _compound in COMPOUNDS.items():
     _COMPOUNDS_BY_FIRST.setdefault(_parts[0], []).append((_parts, _compound))
 
 _GLOSS = re.compile(r"-[A-Za-z][A-Za-z_,\- ]*$")  # UniDic lemma glosses: シー-sea, ゲノム-Genom
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ONLY_KANA_OR_SYMBOL_1 = re.compile(r"^[\u3041-\u309f\u30a0-\u30ffー]$")
 
 
@@ -79,6 +80,8 @@ def _fold_chunk(chunk: str) -> str:
     folded = _CHAR_FOLDS.get(chunk)
     if folded is None:
         folded = "".join(_CHAR_FOLDS.get(c, c) for c in unicodedata.normalize("NFKC", chunk))
+    # A lone surrogate is half of a character that never arrived: no text to match, and MeCab cannot take it.
+    folded = _SURROGATE.sub(" ", folded)
     return " " if folded.isspace() else folded
 
 

@@ -23,7 +23,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.mark.parametrize("text", ["=1+2", "+81-3", "-2+3", "@SUM(A1)", "\tx", "\rx", "＝ＨＹＰＥＲＬＩＮＫ(\"http://x\")",
-                                  "＋１", "－１", "＠ＳＵＭ", "  =1", "\u3000＝1", "−5"])
+                                  "＋１", "－１", "＠ＳＵＭ", "  =1", "\u3000＝1", "−5",
+                                  "\n=1", "\r\n@SUM(A1)", " \n-1"])  # a leading newline (issue 14, item 7)
 def test_cells_that_spreadsheets_would_run_are_neutralised(text):
     assert needs_neutralising(text)
     assert neutralise(text) == "'" + text
