@@ -1,12 +1,14 @@
 """Issue 14, stateful: a hypothesis state machine posts, edits, hides, withdraws and searches needs and seeds as
-several users, and changes researchers' contact settings, in any order. After every search:
+several users, changes researchers' contact settings, and lets new researchers join and erase all their data,
+in any order. After every search:
 
-- every seed in the answer exists in the database and is listed (active, not a draft): what the caller may see;
+- every seed in the answer exists in the database and is listed (active, not a draft): what the caller may see,
+  and none of an erased researcher's;
 - no contact field of a researcher appears beyond the setting the database holds for it;
 - the need searched is one the caller may read (others are a 404, checked as such).
 
-On SQLite and PostgreSQL. Erasure is not among the steps: it revokes the fixture's accounts, which every later
-step needs; tests/api/test_appi.py erases within its own app.
+On SQLite and PostgreSQL. The researchers who erase themselves are new ones (`join`): erasing the fixture's
+accounts would stop every later step.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
-from sqlmodel import Session
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, rule, run_state_machine_as_test
+from sqlmodel import Session, select
 
 from api import models as m
+from api.auth import issue_token
 
 API = "/api/v1"
 POSTERS = ("poster", "other_poster")
@@ -38,12 +41,39 @@ def test_any_sequence_of_writes_keeps_searches_within_the_rules(client, actors):
     class Users(RuleBasedStateMachine):
         needs = Bundle("needs")
         seeds = Bundle("seeds")
+        newcomers = Bundle("newcomers")
 
         @initialize()
         def known(self) -> None:
             self.need_owner: dict[int, str] = {}
             self.need_public: dict[int, bool] = {}
             self.seed_owner: dict[int, str] = {}
+            self.erased_seeds: set[int] = set()
+
+        @rule(target=newcomers, topic=st.sampled_from(TOPICS))
+        def join(self, topic: str) -> tuple[dict[str, str], int]:
+            """A researcher account of its own, with one published seed."""
+            with Session(client.app.state.db) as session:
+                university = session.exec(select(m.Organisation).where(m.Organisation.kind == m.OrgKind.university)
+                                          ).first()
+                assert university is not None
+                account = m.Account(name="新任", role=m.Role.researcher)
+                session.add(account)
+                session.flush()
+                session.add(m.Researcher(name="新任 研究者", organisation_id=university.id, account_id=account.id))
+                session.commit()
+                headers = {"Authorization": f"Bearer {issue_token(session, account)}"}
+            seed = client.post(f"{API}/seeds", json={"title": topic + "の新しい研究", "summary": topic + "。"},
+                               headers=headers)
+            assert seed.status_code == 201, seed.text
+            return headers, seed.json()["id"]
+
+        @rule(newcomer=consumes(newcomers))
+        def erase(self, newcomer: tuple[dict[str, str], int]) -> None:
+            headers, seed_id = newcomer
+            response = client.delete(f"{API}/researchers/me", params={"confirm": "true"}, headers=headers)
+            assert response.status_code == 200, response.text
+            self.erased_seeds.add(seed_id)
 
         @rule(target=needs, owner=st.sampled_from(POSTERS), topic=st.sampled_from(TOPICS), public=st.booleans())
         def post_need(self, owner: str, topic: str, public: bool) -> int:
@@ -102,6 +132,7 @@ def test_any_sequence_of_writes_keeps_searches_within_the_rules(client, actors):
             assert response.status_code == 200, response.text
             with Session(client.app.state.db) as session:
                 for hit in seeds_in(response.json()):
+                    assert hit["seed_id"] not in self.erased_seeds, hit
                     seed = session.get(m.Seed, hit["seed_id"])
                     assert seed is not None, hit["seed_id"]
                     assert seed.status == m.Status.active and seed.visibility != m.SeedVisibility.private, hit
