@@ -47,13 +47,14 @@ $(VENV)/.installed: pyproject.toml
 $(MODEL_DIR)/modules.json: $(VENV)/.installed
 	$(BIN)/matcher setup-model --target $(MODEL_DIR)
 
-# Benchmarks print JSON figures; DATA may point at any folder in the ../shared/data layout.
+# Benchmarks print JSON figures; DATA may point at any folder in the ../shared/data layout. need2univ runs both
+# sets at once: the same folds for both, the ranker trained on dev only, and the decision (issue 17).
 DATA ?= ../shared/data
 bench: setup
 	$(BIN)/matcher bench similarity $(DATA)/jsts/valid.jsonl
 	$(BIN)/matcher bench retrieval $(DATA)/jsquad/valid
-	$(BIN)/matcher bench need2univ --queries $(DATA)/need2univ/dev --seeds $(DATA)/kaken/seeds.jsonl
-	$(BIN)/matcher bench need2univ --queries $(DATA)/need2univ/dev-notop10 --seeds $(DATA)/kaken/seeds-notop10.jsonl
+	$(BIN)/matcher bench need2univ --queries $(DATA)/need2univ/dev --seeds $(DATA)/kaken/seeds.jsonl \
+		--notop10-queries $(DATA)/need2univ/dev-notop10 --notop10-seeds $(DATA)/kaken/seeds-notop10.jsonl
 
 # The service's own figures (issue 12; docs/benchmarks.md): the index write path, the service at the demo's
 # size and at 10^5 seeds, and how fast a write reaches a second server (on a throwaway PostgreSQL database).

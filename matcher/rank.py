@@ -266,6 +266,9 @@ def rank_partners(groups: Mapping[str, Sequence[SeedScore]], method: str, *,
 # matcher/ranker/decision.py): the engine's aggregation rule (EngineSettings.aggregation). 内容重視 orders
 # them by content fit alone: the fused score of the partner's best seed, however many seeds it has. Neither
 # reads the seed count; 実績・体制 (SeedCounts) is shown beside the score, in words, and never folded into it.
+# engine.match, the batch report (ReportOptions.sort) and the API all take the rule from `sort_rule`. Needs for a
+# seed (engine.needs_for_seed) are single documents ranked by their fused score (`fuse`): every rule orders one
+# document alike, and no seed count applies to a need.
 SORTS: dict[str, str] = {"overall": "総合", "content": "内容重視"}
 DEFAULT_SORT = "overall"
 CONTENT_RULE = "max"

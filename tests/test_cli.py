@@ -49,7 +49,8 @@ def test_match_sorts_by_content_and_prints_both_signals(env):
     assert shown.exit_code == 0, shown.output
     assert "並べ替え: 内容重視" in shown.output and "内容の近さ:" in shown.output
     assert "実績・体制: 登録シーズ" in shown.output
-    data = json.loads(run(env, "match", "稲わらともみ殻をガス化したい", "-p", "15", "--json", "--sort", "content").stdout)
+    as_json = run(env, "match", "稲わらともみ殻をガス化したい", "-p", "15", "--json", "--sort", "content")
+    data = json.loads(as_json.stdout)
     assert data["sort"] == "content"
     assert data["partners"][0]["signals"]["track_record"]["seed_count"] >= 1
     refused = run(env, "match", "テスト", "--sort", "size")

@@ -108,3 +108,8 @@ def test_retraining_writes_a_model_and_a_card_with_the_figures(tmp_path):
     card = card_path.read_text(encoding="utf-8")
     assert "3 分割" in card and "| 人気度（シーズ数順） |" in card and retrained.decision is not None
     assert retrained.decision.summary in card
+    # the card says what the engine's two sorts order by under this decision (matcher/rank.py, sort_rule)
+    assert "## エンジンでの使い方" in card and "「内容重視」は `max`" in card
+    if not retrained.decision.learned_adopted:
+        assert f"固定の規則 `{retrained.decision.default}`" in card
+        assert f"| {retrained.decision.default}（エンジンの総合） |" in card or retrained.decision.default == "max"

@@ -107,3 +107,22 @@ def test_the_needs_of_the_issue_get_the_partner_the_page_names(demo, encoder):
     for need, vector in zip(needs, vectors, strict=True):
         page = engine.match(need.text, need.prefecture_code, query_vector=vector)
         assert page.partners[0].name == ISSUE_NEEDS[need.id]
+
+
+def test_under_content_sort_the_reports_partners_and_scores_are_those_of_match(demo):
+    """内容重視 (issue 17) ranks by the best seed alone in both paths: the report's order and scores are
+    `match(sort="content")`'s, and each partner carries the university's seed count (実績・体制) beside it."""
+    engine, needs, vectors, _ = demo
+    some = slice(0, 40)  # a third of the demo: the nationwide comparison above covers the shared search
+    report = compute_report(engine, options=ReportOptions(top_partners=TOP, sort="content"), needs=needs[some],
+                            need_vectors=vectors[some])
+    assert report.meta.sort == "content" and report.meta.aggregation == "max"
+    counts = engine.seed_counts.university
+    for need, vector, row in zip(needs[some], vectors[some], report.needs, strict=True):
+        page = engine.match(need.text, need.prefecture_code, top_k=TOP, query_vector=vector, sort="content")
+        earned = list(page.partners[:next((i for i, p in enumerate(page.partners) if p.promoted), TOP)])
+        assert len(earned) >= 5, need.id
+        assert [p.university for p in row.partners[:len(earned)]] == [p.name for p in earned], need.id
+        for mine, theirs in zip(row.partners, earned, strict=False):
+            assert abs(mine.score - theirs.score) <= TOLERANCE, (need.id, mine.university)
+            assert mine.seed_count == theirs.seed_count == counts[mine.university], need.id

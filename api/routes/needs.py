@@ -69,6 +69,9 @@ def withdraw_need(need_id: PathId, session: SessionDep, service: ServiceDep, acc
              responses=RATE_LIMITED_RESPONSE)
 def match_need(need_id: PathId, session: SessionDep, service: ServiceDep, account: AccountDep,
                options: MatchOptions | None = None) -> MatchOut:
-    """ニーズの照合を条件（件数・範囲・単位・地域・市場領域）を変えて再実行する。"""
+    """ニーズの照合を条件（件数・範囲・単位・並べ替え・地域・市場領域）を変えて再実行する。
+
+    並べ替え（sort）: overall（総合、既定）か content（内容重視: 最も近いシーズ1件だけ）。どちらでも各候補の
+    signals に「内容の近さ」と「実績・体制」（登録シーズの数。score には含まない）を示す。"""
     need = access.readable_need(session, account, need_id)
     return queries.match_need(session, service, account, need, options or MatchOptions())

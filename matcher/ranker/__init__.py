@@ -8,6 +8,10 @@
     decision.py  which ranking is the default, decided from the figures
     card.py      the model card (models/ranker/README.md), written from the figures
 
-Nothing here searches or embeds, and nothing is imported by the engine yet: the engine's integration point
-is `LinearRanker.order(partner_features(groups, bounds, seed_counts))` in place of rank.rank_partners.
+Nothing here searches or embeds, and the engine does not score with the model: the cross-validated decision
+(models/ranker/README.md, 2026-12-02) did not adopt it, so the engine's 総合 stays the fixed rule rms10 and its
+内容重視 is the best seed alone (matcher/rank.py: `sort_rule`; the 実績・体制 signal is `rank.SeedCounts`). Should
+a retrained model's decision adopt it, tests/test_sorts.py fails until 総合 orders partners by
+`LinearRanker.order(partner_features(groups, bounds, seed_counts))` in place of rank.rank_partners, in
+engine.match and in the batch report alike.
 """

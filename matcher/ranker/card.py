@@ -5,6 +5,7 @@ Generated, never edited by hand, so that the figures in it are the ones the mode
 
 from __future__ import annotations
 
+from ..rank import CONTENT_RULE, SORTS
 from .cv import LEARNED, LEARNED_CONTENT, POPULARITY, CrossValidation
 from .decision import Decision
 from .features import SIGNAL_OF
@@ -13,13 +14,20 @@ from .model import LinearRanker
 SIGNAL_NAMES = {"content": "内容の近さ", "capacity": "実績・体制", "place": "場所"}
 METHOD_NAMES = {
     LEARNED: "**学習した順位付け（総合）**",
-    LEARNED_CONTENT: "学習した順位付けの内容の近さだけ（内容重視）",
+    LEARNED_CONTENT: "学習した順位付けの「内容の近さ」の寄与だけ（参考）",
     POPULARITY: "人気度（シーズ数順）",
     "dense_sum": "dense_sum（参照: dense の和、エンジンの設定にはない）",
 }
 
 
-def _cv_table(cv: CrossValidation) -> list[str]:
+def _method_name(method: str, default: str | None) -> str:
+    """The method's name in the table, marked where the engine's sorts use it (総合: the decision's default)."""
+    name = METHOD_NAMES.get(method, method)
+    uses = [SORTS[sort] for sort, rule in (("overall", default), ("content", CONTENT_RULE)) if rule == method]
+    return f"{name}（エンジンの{'・'.join(uses)}）" if uses else name
+
+
+def _cv_table(cv: CrossValidation, default: str | None = None) -> list[str]:
     names = list(cv.figures)
     lines = ["| 方式 | " + " | ".join(f"{n} nDCG@10 | {n} R@10" for n in names) + " |",
              "|---|" + "---|---|" * len(names)]
@@ -30,7 +38,7 @@ def _cv_table(cv: CrossValidation) -> list[str]:
             figures = cv.figures[name].get(method)
             cells += ([f"{figures[m].mean:.3f} ± {figures[m].std:.3f}" for m in ("nDCG@10", "R@10")]
                       if figures else ["–", "–"])
-        lines.append(f"| {METHOD_NAMES.get(method, method)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_method_name(method, default)} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -42,6 +50,17 @@ def _feature_table(model: LinearRanker) -> list[str]:
         lines.append(f"| `{f}` | {SIGNAL_NAMES[SIGNAL_OF[f]]} | {model.weights[i]:+.4f} | "
                      f"{model.mean[i]:.4g} | {model.scale[i]:.4g} |")
     return lines
+
+
+def engine_use(decision: Decision) -> str:
+    """What the engine's two sorts order by under `decision` (matcher/rank.py, sort_rule)."""
+    if decision.learned_adopted:
+        overall = "このモデルのスコア（内容の近さと実績・体制の寄与の和）"
+    else:
+        overall = f"固定の規則 `{decision.default}`（このモデルはエンジンでは使いません）"
+    return (f"並べ替え「総合」（既定）は{overall}、「内容重視」は `{CONTENT_RULE}`（最も近いシーズ1件のスコアだけ）で"
+            "並べます（`matcher/rank.py` の `sort_rule`。画面・API・レポートで同じ）。"
+            "どちらでも、シーズ数（実績・体制）は候補ごとに別に示します。")
 
 
 def model_card(model: LinearRanker, cv: CrossValidation, decision: Decision | None) -> str:
@@ -56,7 +75,8 @@ def model_card(model: LinearRanker, cv: CrossValidation, decision: Decision | No
         "## モデル",
         "",
         f"- 線形のスコア: 標準化した特徴量 {len(model.features)} 個の重み付き和（`matcher/ranker/model.py`）。"
-        "和なので「内容の近さ」と「実績・体制」の寄与にそのまま分かれ、内容重視の並べ替えは内容の近さの寄与だけで並べます。",
+        "和なので「内容の近さ」と「実績・体制」の寄与にそのまま分かれます"
+        "（表の「内容の近さの寄与だけ」は前者だけで並べた順）。",
         f"- 目的関数: {info.get('objective')}、L2 = {info.get('l2')}（分割を見る前に決めた値）。"
         f"ペア {info.get('pairs')} 組、ニーズ {info.get('needs_with_pairs')} 件、L-BFGS {info.get('iterations')} 回"
         f"（収束: {info.get('converged')}）。乱数を使わず、同じデータからは同じモデルになります。",
@@ -78,13 +98,13 @@ def model_card(model: LinearRanker, cv: CrossValidation, decision: Decision | No
         f"学習は最初の組の他の分割で行い、どの方式も同じ分割で評価します。分割ごとのニーズ数: {sizes}。"
         "数値は分割ごとの値の平均 ± 標本標準偏差です。",
         "",
-        *_cv_table(cv),
+        *_cv_table(cv, decision.default if decision else None),
         "",
     ]
     if decision is not None:
         lines += ["## 判定", "", decision.summary, ""]
         lines += [f"- {t.words()}（分割ごとの差の標準偏差 {t.paired_std:.4f}）" for t in decision.tests]
-        lines.append("")
+        lines += ["", "## エンジンでの使い方", "", engine_use(decision), ""]
     lines += ["## 作り直し", "", "```sh",
               ".venv/bin/matcher train-ranker --queries ../shared/data/need2univ/dev "
               "--seeds ../shared/data/kaken/seeds.jsonl \\",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..rank import SORTS
+
 if TYPE_CHECKING:
     from matcher.reports import (
         AssignmentReport,
@@ -54,7 +56,8 @@ def _summary(report: Report) -> Table:
     m, silo = report.meta, report.silo
     rows: list[list[object]] = [
         ["範囲", m.scope], ["ニーズ数", m.needs], ["シーズ数", m.seeds], ["大学数", m.universities],
-        ["方式", m.mode], ["集約", m.aggregation], ["候補数", m.candidates], ["未充足のしきい値", m.unmet_threshold],
+        ["方式", m.mode], ["並べ替え", SORTS.get(m.sort, m.sort)], ["集約", m.aggregation],
+        ["候補数", m.candidates], ["未充足のしきい値", m.unmet_threshold],
         ["最良の連携先が地域外のニーズ", silo.crossing], ["地域外の割合", round(silo.share_crossing, 4)],
         ["地域を越えた場合の平均スコア向上（越えたニーズ）", round(silo.mean_gain_crossing, 4)],
         ["平均スコア向上（全ニーズ）", round(silo.mean_gain_all, 4)],

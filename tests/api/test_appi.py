@@ -371,3 +371,31 @@ def test_the_purpose_of_use_page_is_linked_from_every_page(client):
     assert "下書き（自分だけ）" in page.text
     for path in ("/", "/signin", "/help/scores"):
         assert 'href="/privacy"' in client.get(path).text
+
+
+# ---- the migration ------------------------------------------------------------------------------------
+def test_0006_goes_up_and_down_and_matches_the_model(backend, tmp_path):
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+    from sqlmodel import SQLModel
+
+    from api.db import make_engine, migrate
+
+    from .conftest import fresh_database_url
+    from .test_hardening_migration import _config
+
+    engine = make_engine(fresh_database_url(backend, tmp_path))
+    try:
+        migrate(engine)
+        with engine.connect() as connection:
+            diffs = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        assert not [d for d in diffs if "audit_log" in repr(d)]
+        with engine.begin() as connection:
+            command.downgrade(_config(connection), "0005")
+        assert "audit_log" not in inspect(engine).get_table_names()
+        migrate(engine)
+        assert "audit_log" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

@@ -41,7 +41,8 @@ WITHDRAWN = {"title": f"雪室熟成の冬野菜 {WITHDRAWN_MARK}", "summary": f
 # routes that show no seed, and why (every other route is in SEED_ROUTES below)
 NO_SEEDS = {
     **dict.fromkeys(["GET /api/v1/needs", "GET /api/v1/needs/{need_id}", "PATCH /api/v1/needs/{need_id}",
-                     "DELETE /api/v1/needs/{need_id}", "GET /needs", "GET /needs/new"], "needs only"),
+                     "DELETE /api/v1/needs/{need_id}", "GET /needs", "GET /needs/new",
+                     "GET /needs/municipalities"], "needs only (and the need form's municipality choices)"),
     **dict.fromkeys(["GET /api/v1/me", "GET /api/v1/organisations", "POST /api/v1/organisations",
                      "GET /api/v1/organisations/{organisation_id}", "POST /api/v1/researchers",
                      "GET /api/v1/researchers/{researcher_id}", "PATCH /api/v1/researchers/{researcher_id}",
