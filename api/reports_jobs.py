@@ -243,7 +243,8 @@ def _options(params: dict[str, Any]) -> ReportOptions:
     return ReportOptions(
         top_partners=params.get("top_partners", 5), flow_partners=params.get("flow_partners", 3),
         unmet_threshold=params.get("unmet_threshold", DEFAULT_UNMET_THRESHOLD),
-        assignment_cap=params.get("assignment_cap"), mode=params.get("mode", "hybrid"))
+        assignment_cap=params.get("assignment_cap"), mode=params.get("mode", "hybrid"),
+        sort=params.get("sort", "overall"))
 
 
 def _summary(report: Report, rendered: RenderResult) -> dict[str, Any]:

@@ -193,6 +193,7 @@ class ReportRequest(BaseModel):
     csv_encoding: Literal["utf-8-sig", "cp932"] = "utf-8-sig"
     mode: Literal["hybrid", "dense"] = Field(
         default="hybrid", description="hybrid: 照合（match）と同じスコア（既定）／dense: 埋め込みのみ（比較用）")
+    sort: Literal["overall", "content"] = Field(default="overall", description=docs.SORT)
 
     @field_validator("until")
     @classmethod

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from matcher.market_areas import market_area_choices
+from matcher.rank import SORTS
 from matcher.regions import REGION_ORDER
 from matcher.reports import DEFAULT_UNMET_THRESHOLD, describe_scope
 
@@ -43,14 +44,15 @@ JOBS_LISTED = 30
 
 def report_defaults() -> Values:
     return {"regions": [], "market_areas": [], "since": "", "until": "", "formats": ["html"],
-            "unmet_threshold": str(DEFAULT_UNMET_THRESHOLD), "assignment_cap": "", "csv_encoding": "utf-8-sig"}
+            "unmet_threshold": str(DEFAULT_UNMET_THRESHOLD), "assignment_cap": "", "csv_encoding": "utf-8-sig",
+            "sort": "overall"}
 
 
 def coordinator_context(session: Session, values: Values, errors: dict[str, str]) -> dict[str, Any]:
     jobs = reports_jobs.recent_jobs(session, limit=JOBS_LISTED)
     return {"values": values, "errors": errors, "labels": labels.REPORT_LABELS, "regions": REGION_ORDER,
             "market_areas": market_area_choices(), "formats": labels.REPORT_FORMATS,
-            "csv_encodings": labels.CSV_ENCODINGS, "jobs": [job_view(j) for j in jobs]}
+            "csv_encodings": labels.CSV_ENCODINGS, "sorts": SORTS, "jobs": [job_view(j) for j in jobs]}
 
 
 def jst(moment: datetime | None) -> str:

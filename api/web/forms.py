@@ -95,7 +95,7 @@ def report_values(form: FormData) -> Values:
     return {"regions": texts(form, "regions"), "market_areas": texts(form, "market_areas"),
             "since": typed("since"), "until": typed("until"), "formats": texts(form, "formats"),
             "unmet_threshold": typed("unmet_threshold"), "assignment_cap": typed("assignment_cap"),
-            "csv_encoding": text(form, "csv_encoding") or "utf-8-sig"}
+            "csv_encoding": text(form, "csv_encoding") or "utf-8-sig", "sort": text(form, "sort") or "overall"}
 
 
 def report_form_errors(exc: ValidationError) -> dict[str, str]:

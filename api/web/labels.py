@@ -43,7 +43,8 @@ CSV_ENCODINGS = {"utf-8-sig": "UTF-8（BOM付き。多くの表計算ソフト�
 JOB_STATUS_NAMES = {"queued": "待機中", "running": "作成中", "succeeded": "完了", "failed": "失敗"}
 REPORT_LABELS = {"regions": "地域ブロック", "prefectures": "都道府県", "market_areas": "市場領域", "since": "開始日",
                  "until": "終了日", "formats": "出力形式", "unmet_threshold": "未充足とみなす閾値",
-                 "assignment_cap": "1大学あたりの上限", "csv_encoding": "CSV の文字コード", "_": "入力"}
+                 "assignment_cap": "1大学あたりの上限", "csv_encoding": "CSV の文字コード", "sort": "並べ替え",
+                 "_": "入力"}
 DATE_FORMAT = "日付は 2026-04-01 の形で入力してください。"
 THRESHOLD_FORMAT = "0〜1 の数で入力してください（例: 0.875）。"
 REPORT_MESSAGES = {  # page wording for the pydantic error types the generic table leaves vague

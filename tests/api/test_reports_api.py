@@ -88,3 +88,22 @@ def test_bad_requests_get_japanese_messages(client, actors):
     r = client.post(BASE, json={"unknown": 1}, headers=actors.coordinator)
     assert r.status_code == 422
     assert client.get(f"{BASE}/999999", headers=actors.coordinator).status_code == 404
+
+
+def test_a_report_job_ranks_by_the_sort_it_was_given(client, actors):
+    """内容重視 orders each need's partners by the best seed alone, as POST /needs/{id}/matches with sort=content."""
+    firsts = {}
+    for sort in ("overall", "content"):
+        r = client.post(BASE, json={"formats": ["json"], "sort": sort}, headers=actors.coordinator)
+        assert r.status_code == 202, r.text
+        job = _wait(client, actors.coordinator, r.json()["id"])
+        report = json.loads(client.get(f"{BASE}/{job['id']}/files/report.json", headers=actors.coordinator).content)
+        assert report["meta"]["sort"] == sort
+        firsts[sort] = {n["need_id"]: [p["university"] for p in n["partners"]] for n in report["needs"]}
+    need_id = next(iter(firsts["content"]))
+    page = client.post(f"/api/v1/needs/{need_id}/matches", json={"sort": "content", "top_k": 5},
+                       headers=actors.coordinator).json()
+    shown = [p["name"] for p in page["partners"] if not p["promoted_for_cross_region"]]
+    assert firsts["content"][need_id][:3] == shown[:3]
+    bad = client.post(BASE, json={"sort": "size"}, headers=actors.coordinator)
+    assert bad.status_code == 422 and any(d["field"] == "body.sort" for d in bad.json()["error"]["details"])

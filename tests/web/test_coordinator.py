@@ -193,3 +193,19 @@ def test_coordinator_starts_a_report_and_opens_the_html(page, live_server):
     shot(report, "13-coordinator-report-html")
     page.goto(live_server.url + "/coordinator")
     assert page.locator("table.jobs .job-badge").first.inner_text() == "完了"
+
+
+def test_the_form_offers_the_sort_and_the_job_keeps_it(page_client, page_actors):
+    csrf = sign_in(page_client, page_actors.coordinator)
+    form = page_client.get("/coordinator").text
+    assert 'name="sort" value="overall" checked' in form and 'name="sort" value="content"' in form
+    started = page_client.post("/coordinator/reports", data={"csrf": csrf, "formats": "json", "sort": "content"},
+                               follow_redirects=False)
+    assert started.status_code == 303, started.text
+    job_id = _job_id(started.headers["location"])
+    with Session(page_client.app.state.db) as session:
+        job = session.get(ReportJob, job_id)
+        assert job is not None and job.params["sort"] == "content"
+    assert 'data-status="succeeded"' in _wait_done(page_client, job_id)
+    refused = page_client.post("/coordinator/reports", data={"csrf": csrf, "formats": "json", "sort": "size"})
+    assert refused.status_code == 422 and "並べ替え" in refused.text
