@@ -112,14 +112,6 @@ def _check_prefecture(value: str | None) -> str | None:
     return None if value is None else prefecture_code_of(value)
 
 
-def need_municipality(value: str | None, prefecture_code: str) -> str | None:
-    """A need's municipality as its 6-digit code: given as a code or a name, in the need's prefecture (a Japanese
-    ValueError otherwise); None or blank means "not said"."""
-    if value is None or not value.strip():
-        return None
-    return default_places().check_municipality(value, prefecture_code).code
-
-
 def _check_market_areas(values: list[str] | None) -> list[str] | None:
     if values is None:
         return None
@@ -350,7 +342,7 @@ class NeedCreate(NeedBase):
     @classmethod
     def _municipality_in_prefecture(cls, value: str | None, info: ValidationInfo) -> str | None:
         prefecture = info.data.get("prefecture_code")  # validated first; absent when it was refused
-        return need_municipality(value, prefecture) if prefecture else value
+        return default_places().need_municipality_code(value, prefecture) if prefecture else value
 
 
 class NeedUpdate(SQLModel):

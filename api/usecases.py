@@ -15,6 +15,8 @@ from typing import TypeVar
 
 from sqlmodel import Session, SQLModel, select
 
+from matcher.places import default_places
+
 from . import access
 from .change_log import ChangeKind, record_change
 from .embeddings import need_query_vector, passage_vector
@@ -35,7 +37,6 @@ from .models import (
     SeedCreate,
     SeedUpdate,
     Status,
-    need_municipality,
     stored_id,
     utcnow,
 )
@@ -110,7 +111,7 @@ def update_need(session: Session, service: MatchService, account: Account, need_
     need = access.writable_need(session, account, need_id)
     _apply(need, body, required=NEED_REQUIRED)
     try:  # checked on the merged row: a new prefecture must still hold the need's municipality
-        need.municipality_code = need_municipality(need.municipality_code, need.prefecture_code)
+        need.municipality_code = default_places().need_municipality_code(need.municipality_code, need.prefecture_code)
     except ValueError as e:
         session.rollback()
         raise ApiError(422, "validation_error", "入力内容を確認してください。",

@@ -84,7 +84,8 @@ def need_from_dict(d: dict[str, Any]) -> Need:
         market_areas=tuple(d.get("market_areas", ())),
         collaboration=d.get("collaboration"),
         visibility=d.get("visibility", "public"),
-        municipality_code=_municipality(d.get("municipality_code"), _code(d.get("prefecture_code"))),
+        municipality_code=default_places().need_municipality_code(d.get("municipality_code"),
+                                                                  _code(d.get("prefecture_code"))),
     )
 
 
@@ -135,15 +136,6 @@ def _check_unique_ids(kind: str, items: list[Seed] | list[Need]) -> None:
         if item.id in seen:
             raise CorpusError(f"{kind}のIDが重複しています: {item.id}")
         seen.add(item.id)
-
-
-def _municipality(value: object, prefecture_code: str | None) -> str | None:
-    """A need's municipality, checked against the master and its prefecture (UnknownMunicipalityError)."""
-    if value in (None, ""):
-        return None
-    if prefecture_code is None:
-        raise ValueError("市区町村を書くときは都道府県（prefecture_code）も書いてください。")
-    return default_places().check_municipality(value, prefecture_code).code
 
 
 def _code(value: object) -> str | None:

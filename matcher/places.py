@@ -161,6 +161,15 @@ class Places:
         (a Japanese message) otherwise."""
         return self.municipalities.get(value, self.prefectures.get(prefecture_code))
 
+    def need_municipality_code(self, value: object, prefecture_code: str | None) -> str | None:
+        """A need's municipality as written (a code or a name; None or blank: not said), as the code to store.
+        A municipality needs its prefecture and must lie in it; a Japanese ValueError otherwise."""
+        if value is None or not str(value).strip():
+            return None
+        if not prefecture_code:
+            raise ValueError("市区町村を書くときは都道府県（prefecture_code）も書いてください。")
+        return self.check_municipality(value, prefecture_code).code
+
 
 @lru_cache(maxsize=1)
 def default_places() -> Places:

@@ -8,6 +8,7 @@ The PostgreSQL backend runs when MATCHER_TEST_POSTGRES_URL names a server
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -111,3 +112,14 @@ def client(settings, encoder):
 @pytest.fixture(scope="module")
 def actors(client) -> Actors:
     return make_actors(client.app)
+
+
+def wait_for_report(client: TestClient, headers: dict, job_id: int, timeout: float = 120.0) -> dict:
+    """The report job once it has succeeded or failed (an AssertionError after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/api/v1/reports/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        assert time.monotonic() < deadline, f"report job {job_id} did not finish in {timeout}s: {job}"
+        time.sleep(0.1)

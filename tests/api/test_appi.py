@@ -30,6 +30,8 @@ from api.service import passage_text
 from api.settings import Settings
 from matcher.index import fingerprint
 
+from .conftest import wait_for_report
+
 API = "/api/v1"
 OYSTER_NEED = {"title": "カキの品種改良", "description": "ゲノムでカキの成長を早めたい", "prefecture_code": "34"}
 # golden need 901's text, so that the seed below is the best partner of that need in any report
@@ -48,16 +50,6 @@ def _rows(client, **where) -> list[AuditEntry]:
 
 def _account_id(client, headers) -> int:
     return client.get(f"{API}/me", headers=headers).json()["id"]
-
-
-def _wait(client, headers, job_id, timeout=120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"{API}/reports/{job_id}", headers=headers).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"report job {job_id} did not finish: {job}")
 
 
 # ---- the audit log --------------------------------------------------------------------------------
@@ -233,13 +225,13 @@ def test_erasure_deletes_the_researcher_everywhere(client, actors, leaver, setti
     data_dir = Path(settings.data_dir)
     expired = _plant_job(client, data_dir, finished_days_ago=settings.report_retention_days + 1)
     job = client.post(f"{API}/reports", json={"formats": ["json", "html"]}, headers=actors.coordinator).json()
-    job = _wait(client, actors.coordinator, job["id"])
+    job = wait_for_report(client, actors.coordinator, job["id"])
     assert job["status"] == "succeeded", job
     named = set(json.loads((job_dir(data_dir, job["id"]) / NAMED_SEEDS).read_text()))
     assert leaver["seed"] in named and leaver["draft"] not in named
     assert NAMED_SEEDS not in {f["name"] for f in job["files"]}  # never served
     deadline = time.monotonic() + 30  # purged after the job (its thread, once the job is marked done): retention
-    while (purged := _wait(client, actors.coordinator, expired))["files"] and time.monotonic() < deadline:
+    while (purged := wait_for_report(client, actors.coordinator, expired))["files"] and time.monotonic() < deadline:
         time.sleep(0.1)
     assert purged["files"] == [] and purged["message"] == EXPIRED.format(days=settings.report_retention_days)
     assert not job_dir(data_dir, expired).exists()

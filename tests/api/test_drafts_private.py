@@ -24,7 +24,7 @@ from api.audit import AuditAction, AuditEntry
 from api.models import SeedVisibility
 from api.web import labels
 
-from ..web.conftest import csrf_of, token_of
+from ..web.conftest import signed_in_browsers
 from .test_route_table import route_keys
 
 API = "/api/v1"
@@ -83,17 +83,7 @@ def seeds(client, actors) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def browsers(client, actors) -> dict[str, tuple[TestClient, str]]:
     """Per role: a browser signed in (anonymous: not), and its CSRF token."""
-    made = {}
-    for role in ROLES:
-        browser = TestClient(client.app)
-        csrf = csrf_of(browser.get("/signin").text)
-        if role != "anonymous":
-            signed = browser.post("/signin", data={"csrf": csrf, "token": token_of(getattr(actors, role))},
-                                  follow_redirects=False)
-            assert signed.status_code == 303
-            csrf = csrf_of(browser.get("/").text)
-        made[role] = (browser, csrf)
-    return made
+    return signed_in_browsers(client, actors, ROLES)
 
 
 # ---- who may see what ------------------------------------------------------------------------------

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import errno
 import os
-import time
 
 import numpy as np
 import pytest
 
 from matcher import index_snapshot
 from matcher.index import CONFIG_FILE, DENSE_FILE, TERMS_FILE, Collection
+
+from .conftest import wait_for_report
 
 API = "/api/v1"
 
@@ -57,11 +58,7 @@ def test_a_report_that_fills_the_disk_fails_in_japanese_and_offers_no_file(clien
 
     monkeypatch.setattr(reports_jobs, "render_report", disk_full)
     job = client.post(f"{API}/reports", json={"formats": ["json"]}, headers=actors.coordinator).json()
-    deadline = time.monotonic() + 120
-    while job["status"] not in ("succeeded", "failed"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.1)
-        job = client.get(f"{API}/reports/{job['id']}", headers=actors.coordinator).json()
+    job = wait_for_report(client, actors.coordinator, job["id"])
     assert job["status"] == "failed" and "失敗しました" in job["message"] and "No space" not in job["message"]
     assert job["files"] == []
     assert not reports_jobs.job_dir(settings.data_dir, job["id"]).exists()  # the half-written file is gone

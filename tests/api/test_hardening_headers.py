@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from api.security_headers import API_CSP, DOCS_CSP, PAGE_CSP, REPORT_CSP
 from api.settings import Settings
 
 from ..web.conftest import sign_in
+from .conftest import wait_for_report
 
 API = "/api/v1"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
@@ -55,11 +55,7 @@ def test_no_page_needs_inline_script(client, actors):
 
 def _finished_html_report(client, headers) -> dict:
     job = client.post(f"{API}/reports", json={"formats": ["html"]}, headers=headers).json()
-    deadline = time.monotonic() + 120
-    while job["status"] not in ("succeeded", "failed"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
-        job = client.get(f"{API}/reports/{job['id']}", headers=headers).json()
+    job = wait_for_report(client, headers, job["id"])
     assert job["status"] == "succeeded", job
     return job
 
@@ -86,11 +82,7 @@ def test_a_failed_report_says_so_in_japanese_and_keeps_the_detail_in_the_log(cli
     monkeypatch.setattr(reports_jobs, "compute_report", broken)
     with caplog.at_level(logging.ERROR, logger="api.reports_jobs"):
         job = client.post(f"{API}/reports", json={"formats": ["json"]}, headers=actors.coordinator).json()
-        deadline = time.monotonic() + 60
-        while job["status"] not in ("succeeded", "failed"):
-            assert time.monotonic() < deadline, job
-            time.sleep(0.1)
-            job = client.get(f"{API}/reports/{job['id']}", headers=actors.coordinator).json()
+        job = wait_for_report(client, actors.coordinator, job["id"], timeout=60)
     assert job["status"] == "failed"
     assert "失敗しました" in job["message"] and str(job["id"]) in job["message"]
     assert "SELECT" not in job["message"] and "psycopg" not in job["message"]

@@ -3,8 +3,6 @@ and by reports, which then encode nothing. Needs written before (the demo corpus
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +13,7 @@ from api.main import create_app
 from matcher.index import fingerprint
 
 from ..conftest import CountingEncoder
+from .conftest import wait_for_report
 
 API = "/api/v1"
 NEED = {"title": "雪下ろしの省力化", "description": "屋根の雪を融かす安価な仕組みを探しています。",
@@ -71,12 +70,7 @@ def test_a_report_encodes_only_needs_without_a_stored_vector(client, actors, cou
     counting.count_queries()
     job = client.post(f"{API}/reports", json={"formats": ["json"]}, headers=actors.coordinator)
     assert job.status_code == 202, job.text
-    url = f"{API}/reports/{job.json()['id']}"
-    for _ in range(600):
-        status = client.get(url, headers=actors.coordinator).json()
-        if status["status"] in ("succeeded", "failed"):
-            break
-        time.sleep(0.2)
+    status = wait_for_report(client, actors.coordinator, job.json()["id"])
     assert status["status"] == "succeeded", status
     encoded, in_report = counting.count_queries(), status["summary"]["needs"]
     posted_here = 2  # public and active: in the report, with their stored vectors

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 
 from sqlmodel import Session
 
 from api.report_models import ReportJob
 from api.reports_jobs import INTERRUPTED
 
+from .conftest import wait_for_report
+
 BASE = "/api/v1/reports"
-
-
-def _wait(client, headers, job_id, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"{BASE}/{job_id}", headers=headers).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"report job {job_id} did not finish in {timeout}s: {job}")
 
 
 def test_only_coordinators_and_admins_start_reports(client, actors):
@@ -36,7 +27,7 @@ def test_a_report_job_runs_to_the_end_and_its_files_download(client, actors):
     assert r.status_code == 202, r.text
     job = r.json()
     assert job["status"] in ("queued", "running", "succeeded")
-    job = _wait(client, actors.coordinator, job["id"])
+    job = wait_for_report(client, actors.coordinator, job["id"])
     assert job["status"] == "succeeded", job
     assert job["done"] == job["total"] and job["summary"]["needs"] >= 1
     names = {f["name"] for f in job["files"]}
@@ -59,11 +50,11 @@ def test_a_report_job_runs_to_the_end_and_its_files_download(client, actors):
 
 def test_scope_and_period_reach_the_report(client, actors):
     r = client.post(BASE, json={"regions": ["中部"], "formats": ["json"]}, headers=actors.coordinator)
-    job = _wait(client, actors.coordinator, r.json()["id"])
+    job = wait_for_report(client, actors.coordinator, r.json()["id"])
     report = json.loads(client.get(f"{BASE}/{job['id']}/files/report.json", headers=actors.coordinator).content)
     assert report["needs"] and all(n["region"] == "中部" for n in report["needs"])
     r = client.post(BASE, json={"since": "2999-01-01", "formats": ["json"]}, headers=actors.coordinator)
-    job = _wait(client, actors.coordinator, r.json()["id"])
+    job = wait_for_report(client, actors.coordinator, r.json()["id"])
     assert job["status"] == "succeeded" and job["summary"]["needs"] == 0
 
 
@@ -96,7 +87,7 @@ def test_a_report_job_ranks_by_the_sort_it_was_given(client, actors):
     for sort in ("overall", "content"):
         r = client.post(BASE, json={"formats": ["json"], "sort": sort}, headers=actors.coordinator)
         assert r.status_code == 202, r.text
-        job = _wait(client, actors.coordinator, r.json()["id"])
+        job = wait_for_report(client, actors.coordinator, r.json()["id"])
         report = json.loads(client.get(f"{BASE}/{job['id']}/files/report.json", headers=actors.coordinator).content)
         assert report["meta"]["sort"] == sort
         firsts[sort] = {n["need_id"]: [p["university"] for p in n["partners"]] for n in report["needs"]}

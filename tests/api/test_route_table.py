@@ -22,7 +22,7 @@ from starlette.routing import Mount
 
 from api.limits import ID_MAX
 
-from ..web.conftest import csrf_of, token_of
+from ..web.conftest import signed_in_browsers
 
 ROLES = ("admin", "coordinator", "researcher", "poster", "anonymous")
 MISSING = ID_MAX  # an id no row has
@@ -135,17 +135,7 @@ def test_every_route_has_a_row(client):
 @pytest.fixture(scope="module")
 def callers(client, actors) -> dict[str, tuple[TestClient, str]]:
     """Per role: a browser signed in with that role's token (anonymous: none), and its CSRF token."""
-    made = {}
-    for role in ROLES:
-        browser = TestClient(client.app)
-        csrf = csrf_of(browser.get("/signin").text)
-        if role != "anonymous":
-            signed = browser.post("/signin", data={"csrf": csrf, "token": token_of(getattr(actors, role))},
-                                  follow_redirects=False)
-            assert signed.status_code == 303
-            csrf = csrf_of(browser.get("/").text)
-        made[role] = (browser, csrf)
-    return made
+    return signed_in_browsers(client, actors, ROLES)
 
 
 def call(client, actors, callers, key: str, role: str) -> int:

@@ -54,6 +54,21 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def signed_in_browsers(client: TestClient, actors: Actors, roles: tuple[str, ...]) -> dict[str, tuple[TestClient, str]]:
+    """Per role: a browser signed in with that role's token ("anonymous": not signed in), and its CSRF token."""
+    made = {}
+    for role in roles:
+        browser = TestClient(client.app)
+        csrf = csrf_of(browser.get("/signin").text)
+        if role != "anonymous":
+            signed = browser.post("/signin", data={"csrf": csrf, "token": token_of(getattr(actors, role))},
+                                  follow_redirects=False)
+            assert signed.status_code == 303
+            csrf = csrf_of(browser.get("/").text)
+        made[role] = (browser, csrf)
+    return made
+
+
 def sign_in(client: TestClient, headers: dict) -> str:
     """Sign `client` in with the token in `headers`; return the session's CSRF token."""
     client.cookies.clear()
