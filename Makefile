@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MODEL_DIR := models/multilingual-e5-small
 
-.PHONY: run test check setup demo bench bench-service clean-index
+.PHONY: run test test-kill check setup demo bench bench-service clean-index
 
 run: setup
 	$(BIN)/matcher-admin serve --load-demo --host 127.0.0.1 --port 8000
@@ -23,6 +23,11 @@ test: setup
 
 # Lint (ruff), types (mypy: strict on matcher/, checked bodies on api/) and the code layout
 # (no import circle, modules ≤ 450 lines, functions ≤ complexity 15). CI runs it before the tests.
+# The kill test (issue 12: 20 SIGKILLs per backend, about 3.5 minutes each) is marked slow, so that the default
+# suite stays well under 15 minutes; CI runs it here, on SQLite and PostgreSQL.
+test-kill: setup
+	MATCHER_TEST_POSTGRES_URL="$$(scripts/postgres.sh || true)" $(BIN)/pytest -m slow tests/api/test_kill.py
+
 check: $(VENV)/.installed
 	$(BIN)/ruff check matcher api tests scripts
 	$(BIN)/mypy

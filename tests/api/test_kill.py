@@ -290,7 +290,9 @@ def environment(tmp_path: Path, database_url: str) -> dict[str, str]:
             "MATCHER_SNAPSHOT_EVERY_CHANGES": "3", "MATCHER_SNAPSHOT_INTERVAL": "0.2"}
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+# slow (about 3.5 minutes per backend: 20 restarts, each loading the real model): `make test-kill`, which .ci/run calls
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_acknowledged_writes_and_the_index_survive_sigkill(backend, tmp_path):
     began = time.monotonic()
     seed = int(os.environ.get("MATCHER_KILL_SEED") or random.randrange(2**32))
