@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from matcher import records as rec
 from matcher.engine import Engine
+from matcher.index_delta import manifest_of
 from matcher.lexical import merge_outside_lock
 from matcher.priority import FOREGROUND
 from matcher.results import MatchResult, NeedHit, SyncReport
@@ -198,16 +199,23 @@ class MatchService:
             if need_id in self.engine.needs:
                 self.engine.delete_need(need_id)
 
-    def write_snapshot(self, applied_sequence: int) -> None:
-        """Save the index, tagged with the change-log sequence it reflects at least (api/index_upkeep.py).
+    def write_snapshot(self, applied_sequence: int) -> int:
+        """Save the index, tagged with the change-log sequence it reflects at least (api/index_upkeep.py); the
+        bytes written. Mostly a delta of what changed since the last save (matcher/index_delta.py).
 
-        Under the lock only the copy (milliseconds: a memcpy of the vectors); serialising and writing are not.
+        Under the lock only the copy (milliseconds: a memcpy of the vectors, or of the changed items);
+        reading the manifests, serialising and writing are not.
         """
+        collections = {"seeds": self.engine.seed_index, "needs": self.engine.need_index}
+        manifests = {part: manifest_of(self.index_dir / part) for part in collections}
         with self._lock:
-            seeds = self.engine.seed_index.snapshot(applied_sequence=applied_sequence)
-            needs = self.engine.need_index.snapshot(applied_sequence=applied_sequence)
-        seeds.write(self.index_dir / "seeds")
-        needs.write(self.index_dir / "needs")
+            pending = {part: c.next_save(manifests[part], applied_sequence) for part, c in collections.items()}
+        written = 0
+        for part, collection in collections.items():
+            written += pending[part].write(self.index_dir / part)
+            with self._lock:
+                collection.saved(pending[part])
+        return written
 
     def merge_lexical(self) -> None:
         """Merge each BM25 delta into its main segment where due, the O(N) build outside the lock."""

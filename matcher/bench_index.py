@@ -7,7 +7,8 @@ from a Zipf vocabulary of 50,000, roughly the shape of real seeds' lemma lists. 
 - the first lexical search after a write: *before* = the old design's full rebuild of the BM25 matrix
   (reproduced in `legacy_rebuild`), *after* = the delta segment; plus a search with no write before it;
 - a merge of a full delta (max(1,000, 1% N) changes), split into its locked and lock-free parts;
-- a snapshot: the copy taken under the caller's lock, then the write (off the lock) and its bytes.
+- a snapshot: the copy taken under the caller's lock, then the write (off the lock) and its bytes;
+- incremental snapshots over one cycle of bases and deltas, in bytes per change (bench_snapshots.py).
 
 Every figure has wall time and CPU time (`time.process_time`): the machine is shared, so wall time
 alone overstates what the code costs. Speed is measured here, never asserted in tests.
@@ -16,9 +17,8 @@ alone overstates what the code costs. Speed is measured here, never asserted in 
 from __future__ import annotations
 
 import tempfile
-import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from .bench_snapshots import bench_incremental
+from .bench_timing import Figures, once, summary, timed
 from .index import Collection
 from .lexical import BM25Index
 
@@ -37,7 +39,6 @@ ZIPF_EXPONENT = 1.0
 QUERY_TERMS = 30
 CANDIDATES = 1000  # what hybrid search asks BM25 for
 
-Figures = dict[str, Any]
 
 
 class Corpus:
@@ -58,27 +59,6 @@ class Corpus:
         drawn = self.rng.choice(VOCABULARY, size=(n, per_item), p=self.p)
         words = self.words
         return [[words[r] for r in row] for row in drawn.tolist()]
-
-
-def timed(fn: Callable[[], object]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one call."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def summary(samples: Sequence[tuple[float, float]]) -> Figures:
-    """p50 / p95 / max in milliseconds, for wall and CPU time."""
-    out: Figures = {"n": len(samples)}
-    for k, name in enumerate(("wall", "cpu")):
-        ms = np.array([s[k] for s in samples]) * 1000
-        out[name] = {"p50_ms": round(float(np.percentile(ms, 50)), 3),
-                     "p95_ms": round(float(np.percentile(ms, 95)), 3), "max_ms": round(float(ms.max()), 3)}
-    return out
-
-
-def once(sample: tuple[float, float]) -> Figures:
-    return {"wall_ms": round(sample[0] * 1000, 3), "cpu_ms": round(sample[1] * 1000, 3)}
 
 
 def legacy_rebuild(docs: dict[int, Counter[str]], k1: float = 1.2, b: float = 0.75) -> sparse.csc_matrix:
@@ -184,6 +164,7 @@ def bench_size(n: int, *, samples: int = 200, seed: int = 0) -> Figures:
     figures["first_search_after_write"] = bench_search_after_write(collection, corpus, min(samples, 50), 3)
     figures["merge"] = bench_merge(collection.lexical, corpus)
     figures["snapshot"] = bench_snapshot(collection, 5)
+    figures["incremental_snapshots"] = bench_incremental(collection, corpus)
     return figures
 
 

@@ -30,8 +30,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import IndexFormatError
+from .index_delta import CollectionDelta, delta_allowed, folded, manifest_of, read_deltas
+from .index_files import CONFIG_FILE
 from .index_snapshot import (
-    CONFIG_FILE,
     DENSE_FILE,
     FORMAT_VERSION,
     TERMS_FILE,
@@ -72,6 +73,11 @@ class Collection:
         # id → row of the flat index, so an update overwrites its vector in place (see _overwrite_dense)
         self._rows: dict[int, int] | None = None
         self._rows_at = 0  # dense.ntotal when _rows was last right
+        # ids upserted or deleted since the last save → the generation of their last change, so that a save
+        # forgets only what it holds (index_delta.py: the next delta holds the rest)
+        self._changed: dict[int, int] = {}
+        self._generation = 0
+        self.disk_mark: str | None = None  # the mark of the folder this collection last loaded or wrote
 
     # ---- changes -------------------------------------------------------
     def upsert(self, ids: Sequence[int], vectors: npt.ArrayLike, terms: Sequence[Sequence[str]],
@@ -93,6 +99,11 @@ class Collection:
         id_list = ids_a.tolist()
         self.lexical.upsert_many(zip(id_list, terms, strict=True))
         self.fingerprints.update(zip(id_list, prints, strict=True))
+        self._note_changed(id_list)
+
+    def _note_changed(self, ids: Sequence[int]) -> None:
+        self._generation += 1
+        self._changed.update(dict.fromkeys(ids, self._generation))
 
     def _check_batch(self, ids: Ids, vectors: Vectors, terms: Sequence[Sequence[str]], prints: Sequence[str]) -> None:
         """Refuse a bad batch before anything changes, so a failed upsert leaves the collection as it was."""
@@ -143,6 +154,7 @@ class Collection:
         for doc_id in ids_a.tolist():
             self.lexical.delete(doc_id)
             self.fingerprints.pop(doc_id, None)
+        self._note_changed(ids_a.tolist())
         return removed
 
     # ---- reading -------------------------------------------------------
@@ -193,7 +205,34 @@ class Collection:
             vectors=vectors,
             bm25=self.lexical.snapshot(),
             fingerprints=dict(self.fingerprints),
+            generation=self._generation,
         )
+
+    def delta(self, extends_mark: str, applied_sequence: int | None = None) -> CollectionDelta:
+        """The items changed since the last save, as they are now (index_delta.py); only copies, like snapshot()."""
+        changed = np.fromiter(self._changed, dtype=np.int64, count=len(self._changed))
+        held = np.fromiter((int(i) in self.fingerprints for i in changed), dtype=bool, count=len(changed))
+        ids = changed[held]
+        return CollectionDelta(
+            dim=self.dim, applied_sequence=self.applied_sequence if applied_sequence is None else applied_sequence,
+            extends_mark=extends_mark, generation=self._generation, ids=ids, vectors=self.vectors_of(ids),
+            held_terms=self.lexical.held_documents(ids), term_list=self.lexical.term_list(),
+            fingerprints=[self.fingerprints[i] for i in ids.tolist()], deleted=changed[~held])
+
+    def next_save(self, manifest: dict[str, Any] | None,
+                  applied_sequence: int | None = None) -> CollectionSnapshot | CollectionDelta:
+        """What to write next to the folder whose manifest is `manifest` (None: none readable): a delta where the
+        folder is the one this collection last loaded or wrote and its deltas are still small, else a full
+        snapshot. Only copies: call it under the caller's lock, then `write` off it, then `saved`."""
+        if self.disk_mark is not None and delta_allowed(manifest, mark=self.disk_mark, items=len(self),
+                                                        changed=len(self._changed)):
+            return self.delta(self.disk_mark, applied_sequence)
+        return self.snapshot(applied_sequence)
+
+    def saved(self, written: CollectionSnapshot | CollectionDelta) -> None:
+        """`written` is on disk (under the caller's lock): forget the changes it holds, and its folder's mark."""
+        self._changed = {i: g for i, g in self._changed.items() if g > written.generation}
+        self.disk_mark = written.mark
 
     def reader_copy(self) -> CollectionCopy:
         """The collection now, for a reader that searches it without the caller's lock (`CollectionCopy.open`).
@@ -205,9 +244,13 @@ class Collection:
         return CollectionCopy(self.dim, self.model_name, self.applied_sequence, ids, vectors, self.lexical.copy(),
                               dict(self.fingerprints))
 
-    def save(self, directory: Path, *, applied_sequence: int | None = None) -> None:
-        """Snapshot and write in one go (for callers that hold no lock or do not mind holding it)."""
-        self.snapshot(applied_sequence).write(Path(directory))
+    def save(self, directory: Path, *, applied_sequence: int | None = None) -> int:
+        """Save in one go, as a delta where one will do (for callers that hold no lock or do not mind holding
+        it); returns the bytes written."""
+        pending = self.next_save(manifest_of(Path(directory)), applied_sequence)
+        written = pending.write(Path(directory))
+        self.saved(pending)
+        return written
 
     @classmethod
     def load(cls, directory: Path, *, expect_model: str | None = None, expect_dim: int | None = None) -> Collection:
@@ -218,8 +261,15 @@ class Collection:
         check_checksums(config, directory, dense_bytes, terms_bytes)
         collection = cls(int(config["dim"]), str(config["model"]))
         collection._restore(directory, dense_bytes, terms_bytes)
+        changes = folded(read_deltas(directory, config, collection.dim))
+        if changes is not None:  # one batch, so BM25 merges once, not once per delta
+            collection.upsert(changes.ids.tolist(), changes.vectors, [list(tf.elements()) for tf in changes.terms],
+                              changes.fingerprints)
+            collection.delete(changes.deleted.tolist())
         collection.check_consistent()
         collection.applied_sequence = applied_sequence_of(config)
+        collection._changed.clear()  # the folder holds all of it
+        collection.disk_mark = config.get("mark")
         return collection
 
     def _restore(self, directory: Path, dense_bytes: bytes, terms_bytes: bytes) -> None:

@@ -13,7 +13,8 @@ The directory holds
     dense.faiss     the FAISS index (IDMap2, Flat, inner product)
     terms.npz       BM25 term counts (one CSR matrix, its row ids and the term list) and the fingerprints,
                     as plain arrays (numpy's npz, no pickle): loading builds no per-document object
-    config.json     format version, model name, dimension, count, applied_sequence, checksums
+    config.json     the manifest: format version, model name, dimension, count, applied_sequence, checksums,
+                    and the deltas written since this base (index_delta.py: most saves write only a delta)
 
 Every file is written to a temp file in the same directory and moved into place with os.replace;
 config.json goes last and records the sha256 of the other two, so a crash between writes leaves a set
@@ -22,19 +23,18 @@ that `read_files` + `check_checksums` reject rather than one that silently disag
 `applied_sequence` is the last change-log sequence the collection reflects (issue 12): a follower loads
 the snapshot and replays the log after it.
 
-Format 2 replaced format 1's terms.json (a dict per document), whose parse and per-document rebuild took
-9 of the 11.5 s of a start-up at 10^5 seeds. A folder in format 1 is rejected like any outdated index and
-rebuilt from the database (from the stored vectors: nothing is re-encoded).
+Format 3 added the deltas and the folder's `mark`; a format-2 folder loads as a base without deltas, and its
+next save is a full one. Format 2 replaced format 1's terms.json (a dict per document), whose parse and
+per-document rebuild took 9 of the 11.5 s of a start-up at 10^5 seeds. A folder in format 1 is rejected like any
+outdated index and rebuilt from the database (from the stored vectors: nothing is re-encoded).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +42,17 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import IndexFormatError
+from .index_delta import new_mark, remove_unlisted_deltas
+from .index_files import CONFIG_FILE, read_config, sha256_of, written_beside
 from .lexical import BM25Snapshot, BM25State, Ids
 from .text import tokenizer_id
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)  # format 2 is format 3 without deltas: loaded as a base alone
 DENSE_FILE = "dense.faiss"
 TERMS_FILE = "terms.npz"
 LEGACY_TERMS_FILE = "terms.json"
 FINGERPRINT_DTYPE = "S16"  # index.fingerprint(): 16 hex digits
-CONFIG_FILE = "config.json"
 
 Vectors = npt.NDArray[np.float32]
 
@@ -66,6 +68,8 @@ class CollectionSnapshot:
     vectors: Vectors
     bm25: BM25Snapshot
     fingerprints: dict[int, str]
+    generation: int = 0  # the collection's change generation it covers (Collection.forget_changes)
+    mark: str = field(default_factory=new_mark)
 
     def check_consistent(self) -> None:
         """Raise IndexFormatError unless vectors, BM25 and fingerprints hold the same ids."""
@@ -93,8 +97,11 @@ class CollectionSnapshot:
             "count": len(self.ids),
             "faiss": "IDMap2,Flat,IP",
             "tokenizer": tokenizer_id(),
-            "applied_sequence": self.applied_sequence,
-            "sha256": {DENSE_FILE: _sha256(dense_bytes), TERMS_FILE: _sha256(terms_bytes)},
+            "applied_sequence": self.applied_sequence,  # after the deltas, once there are some
+            "base_applied_sequence": self.applied_sequence,
+            "sha256": {DENSE_FILE: sha256_of(dense_bytes), TERMS_FILE: sha256_of(terms_bytes)},
+            "mark": self.mark,  # new at every save: index_delta.py appends only to the folder it last saw
+            "deltas": [],
         }
         return dense_bytes, terms_bytes, json.dumps(config, ensure_ascii=False, indent=2).encode()
 
@@ -113,7 +120,7 @@ class CollectionSnapshot:
         written: list[tuple[str, Path]] = []
         try:
             for name, data in ((DENSE_FILE, dense_bytes), (TERMS_FILE, terms_bytes), (CONFIG_FILE, config_bytes)):
-                written.append((_written_beside(directory / name, data), directory / name))
+                written.append((written_beside(directory / name, data), directory / name))
         except BaseException:
             for tmp, _ in written:
                 Path(tmp).unlink(missing_ok=True)
@@ -121,6 +128,7 @@ class CollectionSnapshot:
         for tmp, path in written:
             os.replace(tmp, path)
         (directory / LEGACY_TERMS_FILE).unlink(missing_ok=True)  # format 1's, which nothing reads any more
+        remove_unlisted_deltas(directory, {})  # the old base's deltas
         return len(dense_bytes) + len(terms_bytes) + len(config_bytes)
 
 
@@ -135,19 +143,17 @@ def remove_leftover_temp_files(directory: Path) -> int:
 
 
 def read_files(directory: Path) -> tuple[dict[str, Any], bytes, bytes]:
+    config = read_config(directory)
     try:
-        config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
         dense_bytes = (directory / DENSE_FILE).read_bytes()
         terms_bytes = (directory / TERMS_FILE).read_bytes()
-    except (OSError, ValueError) as e:
+    except OSError as e:
         raise IndexFormatError(f"索引を読み込めません（{directory}）: {e}") from e
-    if not isinstance(config, dict):
-        raise IndexFormatError(f"索引の設定ファイルが壊れています（{directory}）。")
     return config, dense_bytes, terms_bytes
 
 
 def check_config(config: dict[str, Any], *, expect_model: str | None, expect_dim: int | None) -> None:
-    if config.get("format_version") != FORMAT_VERSION:
+    if config.get("format_version") not in READABLE_VERSIONS:
         raise IndexFormatError(f"索引の形式バージョンが違います（{config.get('format_version')} ≠ {FORMAT_VERSION}）。")
     if expect_model is not None and config.get("model") != expect_model:
         raise IndexFormatError(f"索引は別のモデル（{config.get('model')}）で作られています。")
@@ -170,8 +176,8 @@ def applied_sequence_of(config: dict[str, Any]) -> int:
 def check_checksums(config: dict[str, Any], directory: Path, dense_bytes: bytes, terms_bytes: bytes) -> None:
     """config.json is written last and holds the others' checksums: a mismatch means a torn or damaged set."""
     sums = config.get("sha256", {})
-    if not isinstance(sums, dict) or sums.get(DENSE_FILE) != _sha256(dense_bytes) \
-            or sums.get(TERMS_FILE) != _sha256(terms_bytes):
+    if not isinstance(sums, dict) or sums.get(DENSE_FILE) != sha256_of(dense_bytes) \
+            or sums.get(TERMS_FILE) != sha256_of(terms_bytes):
         raise IndexFormatError(f"索引ファイルが壊れているか、書き込み途中です（{directory}）。")
 
 
@@ -207,22 +213,3 @@ def decode_terms(terms_bytes: bytes) -> tuple[BM25State, dict[int, str]]:
     if len(ids) != len(values):
         raise ValueError("fingerprint ids and values differ in number")
     return state, dict(zip(ids, values, strict=True))
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _written_beside(path: Path, data: bytes) -> str:
-    """`data` in a new temp file beside `path`, on disk (fsynced); the temp file's path. Nothing is left behind
-    when writing fails."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp

@@ -262,6 +262,21 @@ class BM25Index:
         """Live ids: the main segment's in row order, then the delta's."""
         return [*self._main.row_ids[self._alive].tolist(), *self._delta]
 
+    def held_documents(self, doc_ids: DocIds) -> list[tuple[Ids, npt.NDArray[np.float64]]]:
+        """(global term ids, counts) of each document, for a copy taken under the writers' lock and decoded
+        with `term_list()` after it (index_delta.py); KeyError for an id not held."""
+        found = []
+        for doc_id in np.asarray(doc_ids, dtype=np.int64).tolist():
+            held = self._held(doc_id)
+            if held is None:
+                raise KeyError(doc_id)
+            found.append(held)
+        return found
+
+    def term_list(self) -> list[str]:
+        """A copy of global term id → term."""
+        return list(self._terms)
+
     def terms_of(self, doc_id: int) -> Counter[str]:
         """The document's term counts (a new Counter); KeyError when it is not held."""
         held = self._held(int(doc_id))

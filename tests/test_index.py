@@ -46,7 +46,7 @@ def test_save_load_round_trip(collection, tmp_path):
     np.testing.assert_allclose(loaded.vectors_of([303]), collection.vectors_of([303]))
     assert loaded.lexical.search(["c"], 5)[0].tolist() == [303]
     config = json.loads((tmp_path / CONFIG_FILE).read_text())
-    assert config["format_version"] == 2 and config["count"] == 3
+    assert config["format_version"] == 3 and config["count"] == 3 and config["deltas"] == []
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")], "temp files left behind"
 
 

@@ -31,7 +31,7 @@ def _collection(rows: int) -> Collection:
 def test_a_snapshot_cut_short_by_a_full_disk_leaves_the_previous_one_whole(tmp_path, monkeypatch, failing_file):
     _collection(2).save(tmp_path)
     before = {name: (tmp_path / name).read_bytes() for name in (DENSE_FILE, TERMS_FILE, CONFIG_FILE)}
-    real = index_snapshot._written_beside
+    real = index_snapshot.written_beside
 
     def disk_full_on(path, data):
         if path.name == failing_file:
@@ -40,7 +40,7 @@ def test_a_snapshot_cut_short_by_a_full_disk_leaves_the_previous_one_whole(tmp_p
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, data)
 
-    monkeypatch.setattr(index_snapshot, "_written_beside", disk_full_on)
+    monkeypatch.setattr(index_snapshot, "written_beside", disk_full_on)
     with pytest.raises(OSError, match="No space left"):
         _collection(3).save(tmp_path)
     assert {name: (tmp_path / name).read_bytes() for name in before} == before  # nothing of the new one

@@ -65,7 +65,8 @@ def damage_snapshot(settings, kind, *, drop=(), refingerprint=()):
     collection.delete(list(drop))
     for item_id in refingerprint:
         collection.fingerprints[item_id] = "0" * 16  # the snapshot now claims another text for it
-    collection.save(settings.resolved_index_dir / kind)
+    # a full snapshot: the fingerprints were changed behind the collection's back, which a delta would not see
+    collection.snapshot().write(settings.resolved_index_dir / kind)
 
 
 def change_database(settings, change):
