@@ -151,13 +151,14 @@ class CollectionDelta:
         if config.get("mark") != self.extends_mark:
             raise IndexFormatError(f"索引フォルダが別の書き込みで変わりました（{directory}）。全体を保存し直します。")
         deltas = list(config.get("deltas", []))
-        number = max((int(str(d["file"])[6:12]) for d in deltas), default=0) + 1
-        name = f"delta-{number:06d}.npz"
-        data = self.states().encode(self.applied_sequence)
-        tmp = written_beside(directory / name, data)
-        Path(tmp).replace(directory / name)
-        deltas.append({"file": name, "sha256": sha256_of(data), "applied_sequence": self.applied_sequence,
-                       "items": len(self.ids), "deleted": len(self.deleted)})
+        data = b""
+        if len(self.ids) or len(self.deleted):  # else only the manifest's sequence moves on
+            number = max((int(str(d["file"])[6:12]) for d in deltas), default=0) + 1
+            name = f"delta-{number:06d}.npz"
+            data = self.states().encode(self.applied_sequence)
+            Path(written_beside(directory / name, data)).replace(directory / name)
+            deltas.append({"file": name, "sha256": sha256_of(data), "applied_sequence": self.applied_sequence,
+                           "items": len(self.ids), "deleted": len(self.deleted)})
         manifest = {**config, "applied_sequence": self.applied_sequence, "mark": self.mark, "deltas": deltas}
         manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
         Path(written_beside(directory / CONFIG_FILE, manifest_bytes)).replace(directory / CONFIG_FILE)

@@ -157,6 +157,15 @@ def test_a_delta_cut_short_by_a_full_disk_leaves_the_previous_state_and_its_chan
     assert_same(Collection.load(tmp_path, expect_model="test-model"), c)
 
 
+def test_a_save_with_nothing_changed_moves_only_the_manifest_on(tmp_path):
+    c = collection_of(range(1, 6))
+    c.save(tmp_path, applied_sequence=3)
+    c.save(tmp_path, applied_sequence=9)
+    config = manifest(tmp_path)
+    assert config["deltas"] == [] and config["applied_sequence"] == 9 and config["base_applied_sequence"] == 3
+    assert Collection.load(tmp_path).applied_sequence == 9
+
+
 def test_a_format_2_folder_loads_as_a_base_and_is_saved_whole_next(tmp_path):
     c = collection_of(range(1, 6))
     c.snapshot(applied_sequence=2).write(tmp_path)
