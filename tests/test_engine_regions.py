@@ -40,9 +40,14 @@ def test_scopes_follow_every_write(golden_corpus, tmp_path):
     engine.add_university(University(name="新設大学", prefecture_code="01"))  # now it lies in 北海道
     assert engine.seed_regions.region_of(9_001) == "北海道"
     assert_regions_follow_the_records(engine)
+    engine.add_university(University(name="新設大学", prefecture_code="01", name_en="New University"))  # same place
+    assert engine.universities["新設大学"].name_en == "New University"
+    engine.add_university(University(name="新設大学", prefecture_code="40"))  # the campus moved to 福岡
+    assert engine.seed_regions.region_of(9_001) == "九州"
+    assert_regions_follow_the_records(engine)
     copy = engine.reader_copy()
     engine.delete_seed(9_001)
-    assert copy.seed_regions.region_of(9_001) == "北海道"  # a report's copy is left alone
+    assert copy.seed_regions.region_of(9_001) == "九州"  # a report's copy is left alone
     assert_regions_follow_the_records(engine)
 
 
