@@ -32,7 +32,8 @@ from sqlmodel import Session, select
 
 from matcher.corpus import CORPUS_DIR
 from matcher.embed import Encoder
-from matcher.index import fingerprint
+from matcher.index import DENSE_FILE, TERMS_FILE, fingerprint
+from matcher.index_delta import REBASE_FRACTION, REBASE_MIN_ITEMS
 from matcher.records import seed_text
 
 from . import models as m
@@ -139,13 +140,17 @@ def timed_start(settings: Settings, encoder: Counting, into: Figures) -> Iterato
         yield client
 
 
-def _timer(fn: Callable[..., Any], samples: list[float]) -> Callable[..., Any]:
+def _timer(fn: Callable[..., Any], samples: list[float], cpu: list[float] | None = None) -> Callable[..., Any]:
+    """`fn`, appending each call's wall seconds to `samples` and its own thread's CPU seconds to `cpu`: the
+    machine is shared, and the CPU time of the calling thread is what the code itself cost."""
     def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        started, thread_cpu = time.perf_counter(), time.thread_time()
         try:
             return fn(*args, **kwargs)
         finally:
             samples.append(time.perf_counter() - started)
+            if cpu is not None:
+                cpu.append(time.thread_time() - thread_cpu)
 
     return timed
 
@@ -166,9 +171,12 @@ def bench_writes(client: TestClient, token: str, writes: int, index_dir: Path) -
     """PATCH seed titles; time the follower's catch-up in each request and the index update inside it."""
     service, follower = client.app.state.service, client.app.state.follower  # type: ignore[attr-defined]
     catch_up: list[float] = []
+    catch_up_cpu: list[float] = []
     updates: list[float] = []
+    updates_cpu: list[float] = []
     requests: list[float] = []
-    follower.catch_up, service.seed_changed = _timer(follower.catch_up, catch_up), _timer(service.seed_changed, updates)
+    follower.catch_up = _timer(follower.catch_up, catch_up, catch_up_cpu)
+    service.seed_changed = _timer(service.seed_changed, updates, updates_cpu)
     headers = {"Authorization": f"Bearer {token}"}
     index_before, written = _folder_state(index_dir), _written_bytes()
     for k in range(writes):
@@ -181,17 +189,18 @@ def bench_writes(client: TestClient, token: str, writes: int, index_dir: Path) -
     changed = {p: s for p, s in _folder_state(index_dir).items() if index_before.get(p) != s}
     del follower.catch_up, service.seed_changed  # the instance attributes: back to the methods
     return {"patch_request_incl_encoding": latency(requests), "index_work_follower_catch_up": latency(catch_up),
-            "index_update_under_lock": latency(updates),
+            "index_work_follower_catch_up_thread_cpu": latency(catch_up_cpu),
+            "index_update_under_lock": latency(updates), "index_update_under_lock_thread_cpu": latency(updates_cpu),
             "bytes_written_per_request": round(per_request), "index_folder_files_changed_by_requests": len(changed)}
 
 
-def bench_snapshot(client: TestClient, index_dir: Path, every_changes: int) -> Figures:
+def bench_snapshot(client: TestClient, changes: int) -> Figures:
+    """One save, as the upkeep thread makes it, of the last `changes` changes: a delta (matcher/index_delta.py)."""
     follower = client.app.state.follower  # type: ignore[attr-defined]
     wall, cpu = time.perf_counter(), time.process_time()
-    client.app.state.service.write_snapshot(applied_sequence=follower.tracker.floor)  # type: ignore[attr-defined]
+    written = client.app.state.service.write_snapshot(applied_sequence=follower.tracker.floor)  # type: ignore[attr-defined]
     took = {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(time.process_time() - cpu, 2)}
-    size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
-    return took | {"bytes": size, "every_changes": every_changes, "bytes_per_change": round(size / every_changes)}
+    return took | {"bytes_written": written, "changes": changes, "bytes_per_change": round(written / changes)}
 
 
 def bench_replay(client: TestClient, url: str, changes: int, model_id: str, dim: int,
@@ -234,7 +243,6 @@ def _bench_scale(folder: Path, seeds: int, changes: int, writes: int, threads: i
     rng = np.random.default_rng(0)
     url = f"sqlite:///{folder / 'matcher.db'}"
     out["build_database_s"] = round(build_database(url, seeds, counting.name, counting.dim, rng), 1)
-    every = 500
     settings = Settings(data_dir=folder, database_url=url, rate_limit_enabled=False, threads=threads,
                         snapshot_interval=3600, snapshot_every_changes=10**9)  # snapshots only when told, here
     index_dir = settings.resolved_index_dir
@@ -242,8 +250,15 @@ def _bench_scale(folder: Path, seeds: int, changes: int, writes: int, threads: i
     with timed_start(settings, counting, out["start_without_snapshot"]) as client:
         out["readyz"] = latency([_timed_get(client, "/readyz") for _ in range(300)])
         out["writes"] = bench_writes(client, _admin_token(client), writes, index_dir)
-        out["snapshot"] = bench_snapshot(client, index_dir, every)
+        # the start-up saved a full snapshot; the saves after it are deltas (matcher/index_delta.py)
+        out[f"snapshot_after_{writes}_patches"] = bench_snapshot(client, writes)
         out["replay_live"] = bench_replay(client, url, changes, counting.name, counting.dim, rng)
+        out[f"snapshot_after_{changes}_replayed_changes"] = bench_snapshot(client, changes)
+        base = sum((index_dir / part / name).stat().st_size for part in ("seeds", "needs")
+                   for name in (DENSE_FILE, TERMS_FILE))
+        # a new base is due once the deltas hold 10% of the items: its share per change
+        out["full_snapshot"] = {"bytes": base, "bytes_per_change_amortised":
+                                round(base / max(REBASE_FRACTION * seeds, REBASE_MIN_ITEMS))}
     # shutting down wrote the snapshot of everything applied; nothing changed since
     out["start_from_snapshot"] = {}
     with timed_start(settings, counting, out["start_from_snapshot"]):

@@ -20,7 +20,11 @@ def test_the_scale_part_runs_and_embeds_nothing_at_start_up(tmp_path, encoder):
     assert out["writes"]["index_folder_files_changed_by_requests"] == 0
     assert out["writes"]["index_update_under_lock"]["n"] == 4
     assert out["writes"]["bytes_written_per_request"] > 0  # the database's pages: a write writes something
-    assert out["snapshot"]["bytes"] > 0 and out["readyz"]["n"] == 300
+    assert out["readyz"]["n"] == 300
+    # the saves after the start-up's full one are deltas: a small part of the whole
+    full, delta = out["full_snapshot"]["bytes"], out["snapshot_after_4_patches"]["bytes_written"]
+    assert 0 < delta < full / 10, (delta, full)
+    assert out["snapshot_after_20_replayed_changes"]["changes"] == 20
 
 
 def test_the_demo_part_serves_matches_while_long_patches_run(capsys):
