@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -102,6 +103,19 @@ def test_workers_get_one_web_secret_and_load_no_demo(monkeypatch):
     assert worker.load_demo is False
     configured = Settings(web_secret="s" * 40)
     assert "MATCHER_WEB_SECRET" not in worker_environment(configured)  # a configured secret is left as it is
+
+
+def test_several_workers_share_the_cores_for_their_threads_unless_told(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert "MATCHER_THREADS" not in worker_environment(Settings(), workers=1)
+    two = worker_environment(Settings(), workers=2)
+    assert two["MATCHER_THREADS"] == two["OMP_NUM_THREADS"] == "1"
+    assert worker_environment(Settings(), workers=8)["MATCHER_THREADS"] == "1"  # never 0
+    monkeypatch.setenv("MATCHER_THREADS", "2")
+    assert "MATCHER_THREADS" not in worker_environment(Settings(), workers=2)  # what the operator set stands
+    monkeypatch.delenv("MATCHER_THREADS")
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert worker_environment(Settings(), workers=4)["MATCHER_THREADS"] == "4"
 
 
 # ---- LISTEN/NOTIFY, in-process -----------------------------------------------------------------------------
