@@ -5,7 +5,6 @@ Each applies the rules of api/access.py, so a page shows exactly what the API wo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, false, or_
@@ -13,8 +12,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from matcher.records import Seed as SeedRecord
-from matcher.regions import default_prefectures
+from matcher.seed_groups import SeedFilter
 from matcher.serialize import need_hit_to_dict
 
 from . import access
@@ -25,7 +23,6 @@ from .schemas import MatchOptions, MatchOut, NeedHitOut, Page
 from .service import MatchService, passage_text, seed_record
 
 Table = TypeVar("Table", Need, Seed)
-SeedFilter = Callable[[SeedRecord], bool]
 
 
 # ---- lists ---------------------------------------------------------------------------------------------
@@ -74,26 +71,13 @@ def list_seeds(session: Session, account: Account, *, limit: int, offset: int, m
 
 # ---- matching ------------------------------------------------------------------------------------------
 def _seed_filter(options: MatchOptions) -> SeedFilter | None:
-    """The options' place and market-area filters as one test on a seed; None when nothing is filtered."""
-    if not any([options.include_prefectures, options.exclude_prefectures, options.include_regions,
-                options.exclude_regions, options.market_areas]):
-        return None
-    prefectures = default_prefectures()
-
-    def keep(seed: SeedRecord) -> bool:
-        code = seed.prefecture_code
-        region = prefectures.get(code).region if code else None
-        if options.include_prefectures and code not in options.include_prefectures:
-            return False
-        if code in options.exclude_prefectures:
-            return False
-        if options.include_regions and region not in options.include_regions:
-            return False
-        if region in options.exclude_regions:
-            return False
-        return not options.market_areas or bool(set(options.market_areas) & set(seed.market_areas))
-
-    return keep
+    """The options' place and market-area filters, which the engine answers from its seed groups
+    (matcher/seed_groups.py); None when nothing is filtered."""
+    keep = SeedFilter(include_prefectures=frozenset(options.include_prefectures),
+                      exclude_prefectures=frozenset(options.exclude_prefectures),
+                      include_regions=frozenset(options.include_regions),
+                      exclude_regions=frozenset(options.exclude_regions), market_areas=frozenset(options.market_areas))
+    return keep or None
 
 
 def match_need(session: Session, service: MatchService, account: Account, need: Need,

@@ -33,7 +33,8 @@ from .bench_report import build_engine
 from .corpus import CORPUS_DIR, load_corpus
 from .embed import TextEncoder
 from .engine import Engine
-from .records import Need, Seed
+from .records import Need
+from .seed_groups import SeedFilter
 
 SCOPES = ("all", "in-region", "cross-region", "prefecture-filter")
 
@@ -52,11 +53,8 @@ def _percentiles(ms: Sequence[float]) -> dict[str, float]:
 def _scoped_match(engine: Engine, need: Need, vector: np.ndarray, scope: str) -> Any:
     if scope == "prefecture-filter":  # what the API's include_prefectures does: a filter on the seeds
         code = need.prefecture_code
-
-        def same_prefecture(seed: Seed) -> bool:
-            return seed.prefecture_code == code
-
-        return engine.match(need.text, code, query_vector=vector, seed_filter=same_prefecture)
+        keep = SeedFilter(include_prefectures=frozenset({code} if code else ()))
+        return engine.match(need.text, code, query_vector=vector, seed_filter=keep)
     return engine.match(need.text, need.prefecture_code, query_vector=vector, scope=scope)
 
 

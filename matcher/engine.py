@@ -54,7 +54,8 @@ from .records import Need, Seed, University
 from .region_ids import Ids, RegionIds
 from .regions import Prefecture, PrefectureTable, default_prefectures
 from .results import MatchResult, NeedHit, Partner, SyncReport
-from .search import DEFAULT_CANDIDATES, Candidates, hybrid_search
+from .search import DEFAULT_CANDIDATES, Candidates, approximate_cosines, hybrid_search
+from .seed_groups import SeedFilter, SeedGroups
 from .text import JapaneseTokenizer, Token, check_text, default_tokenizer
 
 SCOPES = ("all", "cross-region", "in-region")
@@ -111,7 +112,7 @@ class Engine:
         self.tokenizer = tokenizer or default_tokenizer()
         self.universities: dict[str, University] = {u.name: u for u in universities}
         self.seeds: dict[int, Seed] = {}
-        self.seed_regions = RegionIds()  # region → seed ids, kept by every write (region_ids.py)
+        self.seed_groups = SeedGroups()  # region, prefecture, market area → seed ids, kept by every write
         self.seed_counts = SeedCounts()  # 実績・体制: each partner's seeds, kept with `seeds`
         self.needs: dict[int, Need] = {}
         self.seed_index = Collection(encoder.dim, encoder.name)
@@ -154,11 +155,11 @@ class Engine:
         """
         with lock if lock is not None else nullcontext():
             seeds, needs, universities = dict(self.seeds), dict(self.needs), dict(self.universities)
-            seed_counts, seed_regions = self.seed_counts.copy(), self.seed_regions.copy()
+            seed_counts, seed_groups = self.seed_counts.copy(), self.seed_groups.copy()
             seed_index, need_index = self.seed_index.reader_copy(), self.need_index.reader_copy()
         copy = Engine(self.encoder, settings=self.settings, prefectures=self.prefectures, tokenizer=self.tokenizer)
         copy.seeds, copy.needs, copy.universities, copy.seed_counts = seeds, needs, universities, seed_counts
-        copy.seed_regions = seed_regions
+        copy.seed_groups = seed_groups
         copy.seed_index, copy.need_index = seed_index.open(), need_index.open()
         return copy
 
@@ -179,9 +180,9 @@ class Engine:
             self._learn_university(seed)
         self.seeds = {s.id: s for s in seeds}
         self.seed_counts = SeedCounts(self.seeds.values())
-        self.seed_regions = RegionIds()
+        self.seed_groups = SeedGroups()
         for seed in seeds:
-            self.seed_regions.put(seed.id, self._region_of_seed(seed))
+            self._group(seed)
 
     def sync_needs(self, needs: Iterable[Need], progress: ProgressCallback | None = None,
                    known: KnownVectors | None = None) -> SyncReport:
@@ -200,7 +201,7 @@ class Engine:
             self.seed_counts.remove(old)
         self.seeds[seed.id] = seed
         self.seed_counts.add(seed)
-        self.seed_regions.put(seed.id, self._region_of_seed(seed))
+        self._group(seed)
         embed_and_upsert(self.seed_index, {seed.id: seed.text}, self.encoder, self.tokenizer, _given(vector),
                          None if terms is None else {seed.id: terms})
 
@@ -209,7 +210,7 @@ class Engine:
         if removed is None:
             raise NotFoundError("シーズ", seed_id)
         self.seed_counts.remove(removed)
-        self.seed_regions.remove(seed_id)
+        self.seed_groups.remove(seed_id)
         self.seed_index.delete([seed_id])
 
     def upsert_need(self, need: Need, vector: Vector | None = None, terms: Sequence[str] | None = None) -> None:
@@ -232,7 +233,7 @@ class Engine:
             return
         for seed in self.seeds.values():  # a seed without a prefecture of its own lies where its university is
             if seed.university == university.name and not seed.prefecture_code:
-                self.seed_regions.put(seed.id, self._region_of_seed(seed))
+                self._group(seed)
 
     # ---- need → partners ---------------------------------------------
     def match(
@@ -243,7 +244,7 @@ class Engine:
         top_k: int = 10,
         level: str = "university",
         scope: str = "all",
-        seed_filter: Filter[Seed] | None = None,
+        seed_filter: SeedFilter | None = None,
         query_vector: NDArray[np.float32] | None = None,
         municipality: str | None = None,
         sort: str = DEFAULT_SORT,
@@ -264,13 +265,15 @@ class Engine:
         query_terms = [t.term for t in query_tokens]
         if query_vector is None:  # batch callers (benchmarks, reports) encode many needs at once
             query_vector = self.encoder.encode_queries([text])[0]
-        # The unfiltered search fixes the score normalisation for every scope of this query.
-        everything = self._search_seeds(query_vector, query_terms)
+        # The unfiltered search fixes the score normalisation for every scope of this query; the dense product
+        # with every seed is computed once for all of them.
+        approximate = approximate_cosines(self.seed_index, query_vector)
+        everything = self._search_seeds(query_vector, query_terms, approximate=approximate)
 
         def search_within(allowed: Ids | None) -> Candidates:
             if allowed is None:
                 return everything
-            return self._search_seeds(query_vector, query_terms, allowed, everything)
+            return self._search_seeds(query_vector, query_terms, allowed, everything, approximate)
 
         region = need_pref.region if need_pref else None
         in_region = self.seed_regions.inside(region) if need_pref else None
@@ -297,7 +300,7 @@ class Engine:
                            best_in_region=best_local, need_spans=need_spans, query_terms=query_terms, sort=sort)
 
     def match_need(self, need_id: int, *, top_k: int = 10, level: str = "university", scope: str = "all",
-                   seed_filter: Filter[Seed] | None = None, sort: str = DEFAULT_SORT) -> MatchResult:
+                   seed_filter: SeedFilter | None = None, sort: str = DEFAULT_SORT) -> MatchResult:
         need = self.needs.get(need_id)
         if need is None:
             raise NotFoundError("ニーズ", need_id)
@@ -357,33 +360,40 @@ class Engine:
         if seed.university not in self.universities:
             self.universities[seed.university] = University(name=seed.university, prefecture_code=seed.prefecture_code)
 
-    def _region_of_seed(self, seed: Seed) -> str | None:
-        pref = self._prefecture(seed.prefecture_code or self.universities[seed.university].prefecture_code)
-        return pref.region if pref else None
+    @property
+    def seed_regions(self) -> RegionIds:
+        """region → seed ids (the scopes)"""
+        return self.seed_groups.regions
 
-    def _narrowed(self, allowed: Ids | None, seed_filter: Filter[Seed] | None) -> Ids | None:
+    def _place_of_seed(self, seed: Seed) -> Prefecture | None:
+        """Where a seed lies: its own prefecture, or else its university's."""
+        return self._prefecture(seed.prefecture_code or self.universities[seed.university].prefecture_code)
+
+    def _group(self, seed: Seed) -> None:
+        place = self._place_of_seed(seed)
+        self.seed_groups.put(seed.id, region=place.region if place else None, prefecture=place.code if place else None,
+                             market_areas=seed.market_areas)
+
+    def _narrowed(self, allowed: Ids | None, seed_filter: SeedFilter | None) -> Ids | None:
         """The seed ids a search may return: `allowed` (None: every seed) that `seed_filter` accepts."""
-        if seed_filter is None:
-            return allowed
-        base = self.seed_regions.everything() if allowed is None else allowed
-        keep = np.fromiter((seed_filter(self.seeds[int(i)]) for i in base), dtype=bool, count=len(base))
-        narrowed: Ids = base[keep]
-        return narrowed
+        return self.seed_groups.narrowed(allowed, seed_filter)
 
     def _search_seeds(self, vector: NDArray[np.float32], terms: Sequence[str], allowed: Ids | None = None,
-                      normalised_as: Candidates | None = None) -> Candidates:
+                      normalised_as: Candidates | None = None, approximate: NDArray[np.float32] | None = None,
+                      ) -> Candidates:
         """Seed candidates, restricted to the ids `allowed` (None: every seed), scored on the scale of
         `normalised_as`."""
         bounds = None if normalised_as is None else (normalised_as.dense_bounds, normalised_as.lexical_bounds)
         return hybrid_search(self.seed_index, vector, terms, candidates=self.settings.candidates, allowed=allowed,
-                             bounds=bounds, dense_weight=self.settings.dense_weight)
+                             bounds=bounds, dense_weight=self.settings.dense_weight, approximate=approximate)
 
     def _rank(self, found: Candidates, level: str, need_pref: Prefecture | None,
               rule: str) -> tuple[list[Ranked], dict[str, list[SeedScore]]]:
         """Partners of `level`, best first by the aggregation `rule`, and the candidate seeds of each."""
         groups = group_by_partner(found.rows(), self.seeds, level)
         counts = self.seed_counts
-        ranked = rank_partners(groups, rule, region_of=self._region_of_seed,
+        regions = self.seed_regions
+        ranked = rank_partners(groups, rule, region_of=lambda seed: regions.region_of(seed.id),
                                need_region=need_pref.region if need_pref else None,
                                seed_count=lambda seed: counts.count(seed, level))
         return ranked, groups

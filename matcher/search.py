@@ -70,12 +70,14 @@ def hybrid_search(
     bounds: tuple[Bounds, Bounds] | None = None,
     dense_weight: float = DEFAULT_DENSE_WEIGHT,
     mode: str = "hybrid",
+    approximate: np.ndarray | None = None,
 ) -> Candidates:
     """Fused candidates for one query.
 
     `bounds` carries the normalisation of an earlier, unfiltered search of the
     same query, so that scores of a filtered search can be compared with it.
-    `mode` "dense" or "bm25" ranks by one retriever alone (for benchmarks).
+    `mode` "dense" or "bm25" ranks by one retriever alone (for benchmarks). `approximate`: the query's
+    `approximate_cosines`, computed once for several searches of one query while the collection is unchanged.
     """
     query_vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
     empty = np.empty(0, dtype=np.int64)
@@ -87,7 +89,7 @@ def hybrid_search(
     columns = None if allowed is None else np.flatnonzero(np.isin(stored_ids, allowed))
     dense_at = np.empty(0, dtype=np.int64)
     if mode in ("hybrid", "dense"):
-        dense_at = _dense_top(query_vector[0], vectors, stored_ids, candidates, columns)
+        dense_at = _dense_top(query_vector[0], vectors, stored_ids, candidates, columns, approximate)
     lexical_ids = empty
     if mode in ("hybrid", "bm25"):
         lexical_ids, _ = collection.lexical.search(query_terms, candidates, allowed=allowed)
@@ -148,24 +150,36 @@ def float32_error_bound(query: np.ndarray) -> float:
 
 
 def _dense_top(query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
-               columns: np.ndarray | None) -> np.ndarray:
-    """Positions of the `k` stored vectors (among `columns` if given) of highest exact cosine with `query`."""
-    if columns is not None and len(columns) * GATHER_BELOW < len(vectors):
-        # a small scope: copying its vectors out costs less than scoring every vector
-        inside: np.ndarray = columns[_dense_top(query, vectors[columns], ids[columns], k, None)]
-        return inside
+               columns: np.ndarray | None, approximate: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the `k` stored vectors (among `columns` if given) of highest exact cosine with `query`.
+
+    `approximate`: the float32 product of every stored vector with `query`, where the caller has it (one per
+    query, shared by the searches of its scopes: `approximate_cosines`); the exact cosines decide either way."""
     if k <= 0 or not len(vectors) or columns is not None and not len(columns):
         return np.empty(0, dtype=np.int64)
-    approximate = vectors @ query
-    if columns is not None:  # a large scope (cross-region): score everything, leave out what is outside it
-        kept = np.full(len(vectors), -np.inf, dtype=approximate.dtype)
-        kept[columns] = approximate[columns]
-        approximate = kept
-    near = _near_top(approximate, min(k, len(vectors) if columns is None else len(columns)),
-                     float32_error_bound(query))
+    if approximate is None and columns is not None and len(columns) * GATHER_BELOW < len(vectors):
+        # a small scope searched alone: copying its vectors out costs less than scoring every vector
+        inside: np.ndarray = columns[_dense_top(query, vectors[columns], ids[columns], k, None)]
+        return inside
+    if approximate is None:
+        approximate = vectors @ query
+    error = float32_error_bound(query)
+    if columns is None:
+        near = _near_top(approximate, min(k, len(vectors)), error)
+    else:
+        near = columns[_near_top(approximate[columns], min(k, len(columns)), error)]
     _, at = top_per_row(exact_cosines(query, vectors[near]), ids[near], k)
     top: np.ndarray = near[at]
     return top
+
+
+def approximate_cosines(collection: Collection, query_vector: np.ndarray) -> np.ndarray:
+    """The float32 product of `query_vector` with every stored vector, in storage order: what each dense search
+    of this query scores first. A match searches up to three scopes of one query (everything, its scope, its
+    region), and at 10^5 seeds the product was most of each search; computed once, it is shared by all."""
+    _, vectors = stored_vectors(collection)
+    product: np.ndarray = vectors @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
+    return product
 
 
 def _near_top(approximate: np.ndarray, k: int, error: float) -> np.ndarray:
