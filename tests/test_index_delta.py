@@ -40,7 +40,8 @@ def assert_same(loaded: Collection, expected: Collection) -> None:
     ids = sorted(expected.ids())
     np.testing.assert_array_equal(loaded.vectors_of(ids), expected.vectors_of(ids))
     assert [loaded.lexical.terms_of(i) for i in ids] == [expected.lexical.terms_of(i) for i in ids]
-    assert loaded.lexical.search(["共通", "v1"], 50)[0].tolist() == expected.lexical.search(["共通", "v1"], 50)[0].tolist()
+    query = ["共通", "v1"]
+    assert loaded.lexical.search(query, 50)[0].tolist() == expected.lexical.search(query, 50)[0].tolist()
     assert loaded.applied_sequence == expected.applied_sequence
 
 
