@@ -1,5 +1,6 @@
-"""`matcher-admin`: run the server, load the demo corpus, check the index, embed for a new model, and
-create accounts and API tokens, list and revoke tokens, disable accounts (api/tokens.py)."""
+"""`matcher-admin`: run the server, load the demo corpus, check the index, embed for a new model, import a
+university's シーズ集 (api/seed_import_cli.py), and create accounts and API tokens, list and revoke tokens,
+disable accounts (api/tokens.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlmodel import Session
 from . import tokens
 from .auth import issue_token, revoke_token
 from .db import make_engine, migrate
-from .models import Account, Organisation, Researcher, Role, utcnow
+from .models import Account, Organisation, OrgKind, Researcher, Role, utcnow
 from .settings import get_settings
 
 app = typer.Typer(help="産学官連携マッチング API の管理コマンド", no_args_is_help=True, add_completion=False)
@@ -145,12 +146,15 @@ def create_account(
     organisation_id: Annotated[int | None, typer.Option(help="所属組織のID")] = None,
     researcher_id: Annotated[int | None, typer.Option(help="研究者アカウントに結び付ける研究者のID")] = None,
     expires_days: Annotated[int | None, EXPIRES] = None,
+    liaison_office: Annotated[bool, typer.Option("--liaison-office", help=LIAISON_HELP)] = False,
 ) -> None:
     """アカウントを作り、APIトークンを1つ発行して表示する（トークンはこの時だけ表示されます）。"""
     with _session() as session:
         if organisation_id is not None and session.get(Organisation, organisation_id) is None:
             raise typer.BadParameter(f"組織（ID: {organisation_id}）が見つかりません。")
-        account = Account(name=name, role=role, organisation_id=organisation_id)
+        if liaison_office:
+            _check_university(session, organisation_id)
+        account = Account(name=name, role=role, organisation_id=organisation_id, is_liaison_office=liaison_office)
         session.add(account)
         session.flush()
         if researcher_id is not None:
@@ -164,6 +168,63 @@ def create_account(
         token = issue_token(session, account, label="created by matcher-admin", expires_at=_expiry(expires_days))
         console.print(f"アカウント {account.id}（{role.value}）を作成しました。")
         print(token)
+
+
+LIAISON_HELP = "大学の産学連携窓口のアカウントにする（紹介依頼が届き、承諾・辞退できる。大学の組織のIDが必要）"
+
+
+def _check_university(session: Session, organisation_id: int | None) -> None:
+    org = session.get(Organisation, organisation_id) if organisation_id is not None else None
+    if org is None or org.kind != OrgKind.university:
+        raise typer.BadParameter("産学連携窓口にできるのは、大学の組織（--organisation-id）のアカウントだけです。")
+
+
+@app.command("set-liaison-office")
+def set_liaison_office(account_id: int,
+                       off: Annotated[bool, typer.Option("--off", help="窓口の指定を外す")] = False) -> None:
+    """既存のアカウントを、その大学の産学連携窓口にする（--off で外す）。"""
+    with _session() as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            raise typer.BadParameter(f"アカウント（ID: {account_id}）が見つかりません。")
+        if not off:
+            _check_university(session, account.organisation_id)
+        account.is_liaison_office = not off
+        session.add(account)
+        session.commit()
+    console.print(f"アカウント {account_id} を産学連携窓口{'から外しました' if off else 'にしました'}。")
+
+
+@app.command("import-seeds")
+def import_seeds_command(
+    file: Annotated[Path, typer.Argument(help="シーズ集の CSV（UTF-8・BOM付き UTF-8・cp932）か XLSX")],
+    organisation_id: Annotated[int, typer.Option("--organisation-id", help="取り込む大学の組織ID")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="確認だけを行い、何も書き込まない")] = False,
+) -> None:
+    """大学のシーズ集を一括登録する（外部IDで冪等。すべての行か、1行も書かないか）。行ごとの結果を表示し、取り込めない行が
+    あれば何も書き込まずに終了コード 1。列の書き方は README の「シーズの一括登録」。"""
+    from .seed_import_cli import ImportFailed, import_seeds
+
+    try:
+        import_seeds(file, organisation_id, dry_run=dry_run, console=console)
+    except ImportFailed as e:
+        console.print(f"[bold red]{e}[/]")
+        raise typer.Exit(1) from e
+
+
+@app.command("export-feedback")
+def export_feedback(out: Annotated[Path, typer.Option("--out", help="書き出す JSONL ファイル")]) -> None:
+    """照合結果への評価を、順位付けのベンチマーク用のラベル付きデータ（JSONL: need_id, partner_key, label,
+    reason）として書き出す。label は 1 が「役に立った」、0 が「役に立たなかった」。順位付けそのものは変えない。"""
+    from .feedback import export_rows
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _session() as session, out.open("w", encoding="utf-8") as f:
+        count = 0
+        for row in export_rows(session):
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    console.print(f"{count} 件を {out} に書き出しました。")
 
 
 @app.command("create-token")

@@ -14,7 +14,8 @@ from .errors import ApiError, forbidden
 from .models import Account, Role
 from .service import MatchService
 
-_bearer = HTTPBearer(auto_error=False, description="`matcher-admin create-token` で発行したAPIトークン")
+_bearer = HTTPBearer(auto_error=False, description="APIトークン。`matcher-admin create-account` がアカウントと最初の"
+                     "トークンを発行し、`matcher-admin create-token <アカウントID>` が既存のアカウントに追加する")
 
 
 def get_session(request: Request) -> Iterator[Session]:

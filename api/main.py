@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 
-from . import web
+from . import openapi_docs, web
 from .audit import AuditRoute
 from .db import make_engine, migrate
 from .docs import install_docs
@@ -20,7 +20,7 @@ from .last_resort import LastResort
 from .limits_middleware import BodySizeLimit
 from .rate_limits import RateLimits
 from .reports_jobs import ReportQueue, fail_orphans, purge_expired
-from .routes import admin, health, needs, people, reports, seeds
+from .routes import admin, alerts, health, introductions, needs, notifications, people, reports, seed_import, seeds
 from .security_headers import SecurityHeaders
 from .settings import Settings, get_settings
 
@@ -34,6 +34,12 @@ DESCRIPTION = """
 
 - 自治体・中小企業がニーズを投稿すると、連携先の大学・研究者・シーズが順位付きで返ります。
 - 研究者は自分のシーズを登録・更新・取り下げでき、シーズに合うニーズを見られます。
+- 紹介依頼: 投稿者が連携先の候補への紹介を大学の産学連携窓口に頼み、窓口が承諾・辞退します。研究者の連絡先は
+  承諾の後にだけ依頼者に示し、示すたびに監査記録に残ります。照合結果への評価は順位付けに使いません。
+- 通知はアプリ内と Atom フィードだけです（`/notifications`、`GET /notifications/feed.atom`。
+  メールサーバーはなく、メールは送りません）。
+- 合うニーズ・シーズのお知らせ: `PUT /alerts` で、自分のシーズ・ニーズに選んだ近さ以上で合うものが
+  現れたときに通知を受けます。
 - 認証: `Authorization: Bearer <APIトークン>`（`matcher-admin create-account` で発行）。
 - エラーはすべて `{"error": {"code", "message", "details"}}` の形で、message は日本語です。
 - 上限: タイトル200文字、本文10,000文字、top_k 50、一覧の limit 200、リクエスト本文 256 KiB（超えると 413）。
@@ -102,13 +108,19 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(needs.router)
     api.include_router(seeds.router)
+    api.include_router(seed_import.router)  # issue 15: a liaison office's シーズ集
     api.include_router(people.router)
     api.include_router(reports.router)
     api.include_router(admin.router)
+    api.include_router(introductions.router)
+    api.include_router(notifications.router)
+    api.include_router(alerts.router)  # issue 15: standing alerts and the notifications' Atom feed
     app.include_router(api)
+    app.include_router(alerts.feed_router)  # the secret feed URL, outside /api/v1: a feed reader sends no token
     app.include_router(health.router)
     web.include_pages(app)  # the Japanese web pages
     if openapi_url is not None:
+        openapi_docs.install(app)  # Japanese summaries, descriptions and examples for every operation and field
         install_docs(app, openapi_url)  # Swagger UI and ReDoc from local assets
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
     return app

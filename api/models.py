@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from pydantic import ValidationInfo, field_validator
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig  # the type SQLModel gives model_config; pydantic's ConfigDict is narrower
 
@@ -25,7 +25,16 @@ from matcher.market_areas import MARKET_AREA_CODES
 from matcher.places import default_places
 from matcher.regions import default_prefectures
 
-from .limits import ID_MAX, KEYWORD_MAX_CHARS, KEYWORDS_MAX, NAME_MAX_CHARS, TEXT_MAX_CHARS, TITLE_MAX_CHARS
+from .limits import (
+    EXTERNAL_ID_MAX_CHARS,
+    ID_MAX,
+    KEYWORD_MAX_CHARS,
+    KEYWORDS_MAX,
+    NAME_MAX_CHARS,
+    TEXT_MAX_CHARS,
+    TITLE_MAX_CHARS,
+)
+from .researcher_links import kaken_id_of, researchmap_id_of
 from .text_checks import long_text, one_line
 
 MARKET_AREAS = MARKET_AREA_CODES
@@ -171,12 +180,17 @@ class Account(AccountBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
     disabled: bool = False
+    # The university's liaison office (産学連携窓口) is a flag, not a role: an office's staff hold whatever role
+    # they work in (researcher, coordinator), and a role would have to be given every route's answer anew.
+    # Honoured only on an account of a university organisation (api/introductions.py `is_liaison_of`).
+    is_liaison_office: bool = False
 
 
 class AccountPublic(AccountBase):
     id: int
     researcher_id: int | None = None
     disabled: bool = False
+    is_liaison_office: bool = False
 
 
 class ApiToken(SQLModel, table=True):
@@ -208,11 +222,18 @@ class ApiTokenPublic(SQLModel):
 
 
 # ---- researchers ---------------------------------------------------------
+RESEARCHMAP_ID_DOC = "researchmap の ID（https://researchmap.jp/ の後ろの部分。アドレスを送っても ID にして保存する）"
+KAKEN_ID_DOC = "KAKEN の研究者番号（8桁）。KAKEN や NRID のページのアドレスを送っても番号にして保存する"
+
+
 class ResearcherBase(SQLModel):
     name: str = Field(min_length=1, max_length=NAME_MAX_CHARS)
     kana: str | None = Field(default=None, max_length=NAME_MAX_CHARS)
     department: str | None = Field(default=None, max_length=NAME_MAX_CHARS)
     position: str | None = Field(default=None, max_length=50)
+    # public pages of the researcher elsewhere (api/researcher_links.py): stored as bare ids, never as addresses
+    researchmap_id: str | None = Field(default=None, max_length=64, description=RESEARCHMAP_ID_DOC)
+    kaken_id: str | None = Field(default=None, max_length=8, description=KAKEN_ID_DOC)
 
 
 class ResearcherContact(SQLModel):
@@ -229,6 +250,8 @@ class ResearcherCreate(ResearcherBase, ResearcherContact):
     model_config = FORBID
     organisation_id: int = Field(ge=1, le=ID_MAX)
     _text = field_validator(*RESEARCHER_TEXT)(one_line)
+    _researchmap = field_validator("researchmap_id", mode="before")(researchmap_id_of)
+    _kaken = field_validator("kaken_id", mode="before")(kaken_id_of)
 
 
 class ResearcherUpdate(SQLModel):
@@ -241,7 +264,12 @@ class ResearcherUpdate(SQLModel):
     phone: str | None = Field(default=None, max_length=40)
     email_visibility: ContactVisibility | None = None
     phone_visibility: ContactVisibility | None = None
+    receives_introductions: bool | None = None
+    researchmap_id: str | None = Field(default=None, max_length=64, description=RESEARCHMAP_ID_DOC)
+    kaken_id: str | None = Field(default=None, max_length=8, description=KAKEN_ID_DOC)
     _text = field_validator(*RESEARCHER_TEXT)(one_line)
+    _researchmap = field_validator("researchmap_id", mode="before")(researchmap_id_of)
+    _kaken = field_validator("kaken_id", mode="before")(kaken_id_of)
 
 
 class Researcher(ResearcherBase, ResearcherContact, table=True):
@@ -249,6 +277,8 @@ class Researcher(ResearcherBase, ResearcherContact, table=True):
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     account_id: int | None = Field(default=None, foreign_key="account.id", unique=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # the researcher opted in to receive introduction requests itself, beside its liaison office (issue 15)
+    receives_introductions: bool = False
 
 
 class ContactPublic(SQLModel):
@@ -258,10 +288,21 @@ class ContactPublic(SQLModel):
     phone: str | None = None
 
 
+class ContactSettings(SQLModel):
+    """What the researcher chose: shown back to the researcher and admins only."""
+
+    email_visibility: ContactVisibility = Field(description="メールアドレスの公開範囲")
+    phone_visibility: ContactVisibility = Field(description="電話番号の公開範囲")
+    receives_introductions: bool = Field(description="紹介依頼を研究者本人も受け取るか")
+
+
 class ResearcherPublic(ResearcherBase):
     id: int
     organisation_id: int
     contact: ContactPublic = ContactPublic()
+    researchmap_url: str | None = Field(default=None, description="researchmap のページ")
+    kaken_url: str | None = Field(default=None, description="KAKEN（科研費データベース）での研究者番号の検索")
+    settings: ContactSettings | None = Field(default=None, description="連絡先の公開範囲などの設定（本人と管理者だけ）")
 
 
 # ---- seeds -----------------------------------------------------------------
@@ -299,9 +340,13 @@ class SeedUpdate(SQLModel):
 
 
 class Seed(SeedBase, table=True):
+    # a liaison office's own id of a seed in its シーズ集: the key a re-import finds the seed by
+    # (api/seed_import_plan.py)
+    __table_args__ = (UniqueConstraint("organisation_id", "external_id", name="uq_seed_organisation_external_id"),)
     id: int | None = Field(default=None, primary_key=True)
     researcher_id: int = Field(foreign_key="researcher.id", index=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True)  # the university
+    external_id: str | None = Field(default=None, max_length=EXTERNAL_ID_MAX_CHARS)  # none: not imported
     status: Status = Status.active
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

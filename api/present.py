@@ -18,15 +18,18 @@ from .access import may_see_contact
 from .models import (
     Account,
     ContactPublic,
+    ContactSettings,
     Need,
     NeedPublic,
     Organisation,
     Researcher,
     ResearcherPublic,
+    Role,
     Seed,
     SeedPublic,
     stored_id,
 )
+from .researcher_links import kaken_url, researchmap_url
 from .schemas import MatchOut
 
 
@@ -35,9 +38,15 @@ def _researcher_view(researcher: Researcher, reader: Account | None) -> Research
         email=researcher.email if may_see_contact(researcher.email_visibility, researcher, reader) else None,
         phone=researcher.phone if may_see_contact(researcher.phone_visibility, researcher, reader) else None,
     )
+    own = reader is not None and (reader.role == Role.admin or reader.id == researcher.account_id)
+    settings = ContactSettings(email_visibility=researcher.email_visibility,
+                               phone_visibility=researcher.phone_visibility,
+                               receives_introductions=researcher.receives_introductions) if own else None
     return ResearcherPublic(id=stored_id(researcher), organisation_id=researcher.organisation_id, name=researcher.name,
                             kana=researcher.kana, department=researcher.department, position=researcher.position,
-                            contact=contact)
+                            researchmap_id=researcher.researchmap_id, kaken_id=researcher.kaken_id,
+                            researchmap_url=researchmap_url(researcher.researchmap_id),
+                            kaken_url=kaken_url(researcher.kaken_id), contact=contact, settings=settings)
 
 
 def _shown(researcher: Researcher, public: ResearcherPublic) -> tuple[int, int | None, list[str]]:

@@ -5,7 +5,8 @@ Each applies the rules of api/access.py, so a page shows exactly what the API wo
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import Mapped
@@ -18,6 +19,7 @@ from matcher.serialize import need_hit_to_dict
 from . import access
 from .embeddings import stored_query_vectors
 from .models import Account, Need, NeedPublic, Organisation, Researcher, Role, Seed, SeedPublic
+from .need_search import NeedSearch, search_condition
 from .present import match_out, need_public, seed_public
 from .schemas import MatchOptions, MatchOut, NeedHitOut, Page
 from .service import MatchService, passage_text, seed_record
@@ -26,21 +28,29 @@ Table = TypeVar("Table", Need, Seed)
 
 
 # ---- lists ---------------------------------------------------------------------------------------------
-def _page(session: Session, query: SelectOfScalar[Table], order: Mapped[int | None], limit: int,
-          offset: int) -> tuple[list[Table], int]:
+def _page(session: Session, query: SelectOfScalar[Table], order: Sequence[ColumnElement[Any] | Mapped[Any]],
+          limit: int, offset: int) -> tuple[list[Table], int]:
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(order).offset(offset).limit(limit)).all()
+    rows = session.exec(query.order_by(*order).offset(offset).limit(limit)).all()
     return list(rows), total
 
 
-def list_needs(session: Session, account: Account, *, limit: int, offset: int, mine: bool) -> Page[NeedPublic]:
-    """The needs `account` may read (listed ones and its own); `mine`: only its own."""
+# newest first; the id breaks ties (needs loaded together share a time), so that pages never overlap
+NEWEST_FIRST = (col(Need.created_at).desc(), col(Need.id).desc())
+
+
+def list_needs(session: Session, account: Account, *, limit: int, offset: int, mine: bool,
+               search: NeedSearch | None = None) -> Page[NeedPublic]:
+    """The needs `account` may read (listed ones and its own), newest first, narrowed by `search`
+    (api/need_search.py); `mine`: only its own, withdrawn ones too."""
     query = select(Need)
     if mine:
         query = query.where(Need.owner_account_id == account.id)
     elif account.role not in access.READ_ALL:
         query = query.where(or_(col(Need.owner_account_id) == account.id, access.listed_needs()))
-    rows, total = _page(session, query, col(Need.id), limit, offset)
+    if search is not None:
+        query = query.where(search_condition(search))
+    rows, total = _page(session, query, NEWEST_FIRST, limit, offset)
     return Page(items=[need_public(session, n) for n in rows], total=total, limit=limit, offset=offset)
 
 
@@ -65,7 +75,7 @@ def list_seeds(session: Session, account: Account, *, limit: int, offset: int, m
         query = query.where(_own_seeds(me))
     else:
         query = query.where(readable_seeds(session, account))
-    rows, total = _page(session, query, col(Seed.id), limit, offset)
+    rows, total = _page(session, query, [col(Seed.id)], limit, offset)
     return Page(items=[seed_public(session, s) for s in rows], total=total, limit=limit, offset=offset)
 
 

@@ -26,6 +26,9 @@
   ids it names (`named_seeds.json`, never served). When a researcher is erased, `forget_seeds` deletes the
   files of the jobs that name one of its seeds (api/erasure.py); a job computed over a copy taken before the
   erasure checks, once rendered, that its seeds still exist, and otherwise deletes its own files.
+- Each progress report also goes to `report_progress`, in memory, which estimates the time left in the current stage
+  from the speed measured in it (`remaining_s`); a download is named after the job's scope and day
+  (`report_files`), while URLs keep the plain file names.
 - `report_scope` turns a job's parameters into the engine's `ReportScope`: the
   one source of what the job covers, for the computation and for its description
   (`describe_scope`) in the report and on the page.
@@ -55,9 +58,11 @@ from matcher.records import Need as NeedRecord
 from matcher.report_render import RenderResult, render_report
 from matcher.reports import DEFAULT_UNMET_THRESHOLD, Report, ReportOptions, ReportScope, compute_report, select_needs
 
+from . import report_progress
 from .embeddings import stored_query_vectors
 from .errors import ApiError, RateLimited, not_found
 from .models import Account, Need, Seed, Status, stored_id, utcnow
+from .report_files import disposition_header
 from .report_models import JobStatus, ReportJob
 from .schemas import ReportRequest
 from .security_headers import REPORT_FILE_HEADERS
@@ -153,7 +158,8 @@ def find_job(session: Session, job_id: int) -> ReportJob:
 
 
 def download(data_dir: Path, job: ReportJob, name: str) -> FileResponse:
-    """A file of the job: only names in `job.files`, so no path from a request reaches the disk."""
+    """A file of the job: only names in `job.files`, so no path from a request reaches the disk. The download is
+    named after the job's scope and day (api/report_files.py); the URL keeps the plain name."""
     if name not in job.files:
         raise ApiError(404, "not_found", f"ファイル「{name}」はこのレポートにありません。")
     path = job_dir(data_dir, stored_id(job)) / name
@@ -161,8 +167,14 @@ def download(data_dir: Path, job: ReportJob, name: str) -> FileResponse:
         raise ApiError(404, "not_found", f"ファイル「{name}」が見つかりません（削除された可能性があります）。")
     suffix = path.suffix.lower()
     disposition = "inline" if suffix in (".html", ".pdf") else "attachment"
-    return FileResponse(path, media_type=MEDIA_TYPES.get(suffix, "application/octet-stream"), filename=name,
-                        content_disposition_type=disposition, headers=REPORT_FILE_HEADERS)  # the API's and the page's
+    named = disposition_header(stored_id(job), job.params, job.finished_at or job.created_at, name, disposition)
+    return FileResponse(path, media_type=MEDIA_TYPES.get(suffix, "application/octet-stream"),
+                        headers={**REPORT_FILE_HEADERS, "Content-Disposition": named})  # the API's and the page's
+
+
+def remaining_s(job: ReportJob) -> float | None:
+    """The estimated seconds left in a running job's current stage (api/report_progress.py), or None."""
+    return report_progress.remaining(stored_id(job)) if job.status == JobStatus.running.value else None
 
 
 def job_dir(data_dir: Path, job_id: int) -> Path:
@@ -275,6 +287,7 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
 
         def progress(stage: str, done: int, total: int) -> None:
             now = time.monotonic()
+            report_progress.observe(job_id, stage[:100], int(done), int(total), at=now)  # memory: every report
             if now - last[0] >= 0.5 or done >= total:
                 last[0] = now
                 _update(db, job_id, stage=stage[:100], done=int(done), total=int(total))
@@ -307,6 +320,7 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
         except Exception:  # noqa: BLE001
             log.exception("could not record the failure of report job %s", job_id)
     finally:
+        report_progress.forget(job_id)
         with _ACTIVE_LOCK:
             ACTIVE.pop(job_id, None)
 

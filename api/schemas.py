@@ -12,7 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from matcher.regions import REGION_ORDER
-from matcher.reports import DEFAULT_UNMET_THRESHOLD
+from matcher.reports import DEFAULT_UNMET_THRESHOLD, unmet_rule
 
 from . import score_docs as docs
 from .limits import TOP_K_MAX
@@ -187,7 +187,8 @@ class ReportRequest(BaseModel):
     top_partners: int = Field(default=5, ge=1, le=20)
     flow_partners: int = Field(default=3, ge=1, le=20)
     unmet_threshold: float = Field(default=DEFAULT_UNMET_THRESHOLD, ge=0.0, le=1.0,
-                                   description="最良シーズの内容の近さ（コサイン）がこれ未満なら未充足")
+                                   description=("内容の近さ（最も合うシーズとのコサイン）がこの値未満のニーズを"
+                                                f"未充足とする（既定: {unmet_rule(DEFAULT_UNMET_THRESHOLD)}）"))
     assignment_cap: int | None = Field(default=None, ge=1, le=10_000,
                                        description="上限付き割り当て: 1大学あたりのニーズ数")
     csv_encoding: Literal["utf-8-sig", "cp932"] = "utf-8-sig"
@@ -228,6 +229,9 @@ class ReportRequest(BaseModel):
 class ReportFile(BaseModel):
     name: str
     url: str
+    download_name: str = Field(description=(
+        "ダウンロードしたときのファイル名（範囲と日付入り。例: 連携レポート_北海道・東北_2026-12-03.xlsx。"
+        "Content-Disposition の filename* と同じ）"))
 
 
 class ReportJobOut(BaseModel):
@@ -242,3 +246,8 @@ class ReportJobOut(BaseModel):
     files: list[ReportFile]
     created_at: str
     finished_at: str | None
+    remaining_s: int | None = Field(default=None, description=(
+        "いまの段階が終わるまでの見積もり（秒）。この段階でこれまでに進んだ速さ（件数÷秒）から計算。"
+        "測れるまで（始まって数秒）と実行中でないときは null"))
+    remaining: str | None = Field(default=None, description=(
+        "remaining_s を日本語で（例「残り約2分」）。null なら見積もりなし"))

@@ -11,15 +11,17 @@ leaves the text as it was encodes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TypeVar
 
 from sqlmodel import Session, SQLModel, select
 
+from matcher.index_sync import Vector
 from matcher.places import default_places
 
-from . import access
+from . import access, alerts
 from .change_log import ChangeKind, record_change
-from .embeddings import need_query_vector, passage_vector
+from .embeddings import need_query_vector, passage_vector, store_vectors
 from .errors import ApiError, ErrorDetail, forbidden
 from .models import (
     Account,
@@ -47,7 +49,7 @@ Row = TypeVar("Row", Need, Seed, Researcher, Organisation)
 # fields a client may leave out of an update but never erase with an explicit null
 NEED_REQUIRED = {"title", "description", "prefecture_code", "market_areas", "visibility"}
 SEED_REQUIRED = {"title", "summary", "keywords", "market_areas", "visibility"}
-RESEARCHER_REQUIRED = {"name", "email_visibility", "phone_visibility"}
+RESEARCHER_REQUIRED = {"name", "email_visibility", "phone_visibility", "receives_introductions"}
 
 
 # ---- the one commit ------------------------------------------------------------------------------
@@ -65,6 +67,8 @@ def _commit(session: Session, service: MatchService, row: Row) -> Row:
     session.commit()
     session.refresh(row)
     service.catch_up()
+    if isinstance(row, (Need, Seed)):  # after the commit, in a transaction of its own (api/alerts.py)
+        alerts.after_write(session, service.encoder.name, [row])
     return row
 
 
@@ -125,6 +129,16 @@ def withdraw_need(session: Session, service: MatchService, account: Account, nee
     return _commit(session, service, need)
 
 
+def reopen_need(session: Session, service: MatchService, account: Account, need_id: int) -> Need:
+    """A withdrawn need active again: listed (if public) and matched as before. Only a withdrawn one: re-opening an
+    open need is a mistake worth saying (409), not a silent write."""
+    need = access.writable_need(session, account, need_id)
+    if need.status != Status.withdrawn:
+        raise ApiError(409, "conflict", "このニーズは取り下げられていないので、再開する必要はありません。")
+    need.status = Status.active
+    return _commit(session, service, need)
+
+
 # ---- seeds -------------------------------------------------------------------------------------------
 def _registrant(session: Session, account: Account, researcher_id: int | None) -> Researcher:
     """Whose seed it is: a researcher's own; an admin names one."""
@@ -161,6 +175,39 @@ def withdraw_seed(session: Session, service: MatchService, account: Account, see
     seed = access.writable_seed(session, account, seed_id)
     seed.status = Status.withdrawn
     return _commit(session, service, seed)
+
+
+def reactivate_seed(session: Session, service: MatchService, account: Account, seed_id: int) -> Seed:
+    """A withdrawn seed active again, with the visibility it had (a draft stays a draft, out of the index)."""
+    seed = access.writable_seed(session, account, seed_id)
+    if seed.status != Status.withdrawn:
+        raise ApiError(409, "conflict", "このシーズは取り下げられていないので、再開する必要はありません。")
+    seed.status = Status.active
+    return _commit(session, service, seed)
+
+
+def save_imported_seeds(session: Session, service: MatchService | None, seeds: list[Seed],
+                        vectors: Mapping[str, Vector], model_id: str) -> list[Seed]:
+    """The seeds of one bulk import (api/seed_import_run.py), new and changed, in one transaction: all or none.
+
+    Per seed it stores what `_commit` stores for one: the row, its change row, and its passage vector, which the
+    caller found or computed beforehand for the whole file with batched encoder calls outside any lock and
+    transaction (`vectors`, by fingerprint under `model_id`; those the table already holds are absent). Without
+    a service (the CLI) the servers' followers pick the change rows up; with one, this worker's index follows
+    before the caller answers."""
+    store_vectors(session, model_id, vectors)
+    now = utcnow()
+    for seed in seeds:
+        seed.updated_at = now
+        session.add(seed)
+    session.flush()  # new seeds get the ids their change rows name
+    for seed in seeds:
+        record_change(session, ChangeKind.seed, stored_id(seed))
+    session.commit()
+    if service is not None:
+        service.catch_up()
+    alerts.after_write(session, model_id, seeds)  # new seeds fit open needs too (api/alerts.py)
+    return seeds
 
 
 # ---- organisations and researchers -------------------------------------------------------------------

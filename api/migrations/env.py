@@ -5,9 +5,11 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+import api.alert_models  # noqa: F401  (standing alerts, issue 15)
 import api.audit  # noqa: F401  (the audit log, issue 14)
 import api.change_log  # noqa: F401  (the change log the indexes follow, issue 12)
 import api.embeddings  # noqa: F401  (the passage vectors, issue 12)
+import api.introduction_models  # noqa: F401  (introductions, feedback, notifications, issue 15)
 import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import api.report_models  # noqa: F401  (the report-jobs table, issue 5)
 import api.security_models  # noqa: F401  (web sessions and idempotency keys, issue 14)

@@ -21,11 +21,14 @@ router = APIRouter(tags=["health"])
 
 @router.get("/livez", operation_id="livez", response_model=Health)
 def livez() -> Health:
+    """プロセスが動いていれば 200（認証不要）。データベースや索引は見ない。"""
     return Health(status="ok")
 
 
 @router.get("/readyz", operation_id="readyz", response_model=Health, responses={503: {"model": Health}})
 def readyz(request: Request) -> JSONResponse:
+    """要求を受けられるか（認証不要）: データベースに届き、索引が読み込まれ、変更履歴に遅れずに追従していれば 200、
+    そうでなければ 503。checks に適用済みと最新の変更番号、その差（lag）を示す。"""
     checks: dict[str, bool | str | int] = {"database": False, "index_loaded": False, "index_following": False}
     follower: IndexFollower | None = getattr(request.app.state, "follower", None)
     try:

@@ -48,6 +48,7 @@ Admin = Annotated[Account, require_roles(Role.admin)]
 
 @router.get("/me", operation_id="get_me", response_model=AccountPublic)
 def get_me(session: SessionDep, account: AccountDep) -> AccountPublic:
+    """トークンの持ち主のアカウント（名前・役割・所属する組織、研究者ならその研究者の ID）。"""
     me = access.researcher_of(session, account)
     return AccountPublic(**account.model_dump(), researcher_id=me.id if me else None)
 
@@ -56,6 +57,7 @@ def get_me(session: SessionDep, account: AccountDep) -> AccountPublic:
 def list_organisations(session: SessionDep, _: AccountDep, kind: OrgKind | None = None,
                        limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
                        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Page[OrganisationPublic]:
+    """組織（大学・自治体・企業など）の一覧。ID の順。kind で種別を絞り込める。"""
     query = select(Organisation)
     if kind is not None:
         query = query.where(Organisation.kind == kind)
@@ -67,6 +69,7 @@ def list_organisations(session: SessionDep, _: AccountDep, kind: OrgKind | None 
 
 @router.get("/organisations/{organisation_id}", operation_id="get_organisation", response_model=OrganisationPublic)
 def get_organisation(organisation_id: PathId, session: SessionDep, _: AccountDep) -> OrganisationPublic:
+    """組織1件（名称・種別・所在地、大学なら産学連携窓口）。"""
     org = session.get(Organisation, organisation_id)
     if org is None:
         raise not_found("組織", organisation_id)
@@ -77,6 +80,7 @@ def get_organisation(organisation_id: PathId, session: SessionDep, _: AccountDep
              response_model=OrganisationPublic, dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
 def create_organisation(body: OrganisationCreate, session: SessionDep, service: ServiceDep,
                         _: Admin) -> OrganisationPublic:
+    """組織を登録する（管理者）。大学は産学連携窓口と所在地も登録すると、照合結果に連絡先と距離が出る。"""
     org = usecases.create_organisation(session, service, body)
     return OrganisationPublic.model_validate(org, from_attributes=True)
 
@@ -85,6 +89,7 @@ def create_organisation(body: OrganisationCreate, session: SessionDep, service: 
              response_model=ResearcherPublic, dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
 def create_researcher(body: ResearcherCreate, session: SessionDep, service: ServiceDep,
                       account: Admin) -> ResearcherPublic:
+    """研究者を登録する（管理者）。連絡先は項目ごとに公開範囲（public / registered / private）を選べる。"""
     return researcher_public(session, usecases.create_researcher(session, service, body), account)
 
 

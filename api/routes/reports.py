@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request, status
@@ -11,10 +13,12 @@ from .. import reports_jobs
 from ..deps import ServiceDep, SessionDep, require_roles
 from ..errors import ErrorResponse
 from ..idempotency import ApiRoute
-from ..models import Account, Role
+from ..models import Account, Role, stored_id
 from ..params import PathId
 from ..rate_limits import too_many
+from ..report_files import download_names
 from ..report_models import ReportJob
+from ..report_progress import remaining_text
 from ..schemas import ReportFile, ReportJobOut, ReportRequest
 
 router = APIRouter(route_class=ApiRoute, prefix="/reports", tags=["reports"], responses={
@@ -26,11 +30,22 @@ Coordinator = Annotated[Account, require_roles(Role.coordinator, Role.admin)]
 
 def _out(request: Request, job: ReportJob) -> ReportJobOut:
     base = str(request.url_for("download_report_file", job_id=job.id, name="_")).rsplit("/", 1)[0]
+    made_at = job.finished_at or job.created_at
+    left = reports_jobs.remaining_s(job)
     return ReportJobOut(id=job.id, status=job.status, stage=job.stage, done=job.done, total=job.total,
                         message=job.message, params=job.params, summary=job.summary,
-                        files=[ReportFile(name=f, url=f"{base}/{f}") for f in job.files],
-                        created_at=job.created_at.isoformat(),
-                        finished_at=job.finished_at.isoformat() if job.finished_at else None)
+                        files=[ReportFile(name=f, url=f"{base}/{f}",
+                                          download_name=download_names(stored_id(job), job.params, made_at, f)[0])
+                               for f in job.files],
+                        created_at=_utc_iso(job.created_at),
+                        finished_at=_utc_iso(job.finished_at) if job.finished_at else None,
+                        remaining_s=None if left is None else math.ceil(left),
+                        remaining=None if left is None else remaining_text(left))
+
+
+def _utc_iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with its offset, as the field descriptions say (SQLite hands back naive UTC)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 @router.post("", operation_id="start_report", status_code=status.HTTP_202_ACCEPTED, response_model=ReportJobOut,

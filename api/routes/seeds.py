@@ -57,6 +57,7 @@ def get_seed(seed_id: PathId, session: SessionDep, account: AccountDep) -> SeedP
               responses=RATE_LIMITED_RESPONSE)
 def update_seed(seed_id: PathId, body: SeedUpdate, session: SessionDep, service: ServiceDep,
                 account: AccountDep) -> SeedPublic:
+    """シーズを変更する（研究者本人・管理者）。送った項目だけが変わり、すぐに照合の対象に反映される。"""
     return seed_public(session, usecases.update_seed(session, service, account, seed_id, body))
 
 
@@ -65,6 +66,15 @@ def update_seed(seed_id: PathId, body: SeedUpdate, session: SessionDep, service:
 def withdraw_seed(seed_id: PathId, session: SessionDep, service: ServiceDep, account: AccountDep) -> SeedPublic:
     """シーズを取り下げる（記録は残し、照合の対象から外す）。"""
     return seed_public(session, usecases.withdraw_seed(session, service, account, seed_id))
+
+
+@router.post("/{seed_id}/reactivate", operation_id="reactivate_seed", response_model=SeedPublic,
+             dependencies=[WRITES], responses={**RATE_LIMITED_RESPONSE, 409: {"model": ErrorResponse}})
+def reactivate_seed(seed_id: PathId, session: SessionDep, service: ServiceDep, account: AccountDep) -> SeedPublic:
+    """取り下げたシーズを再開する（研究者本人・管理者）。公開範囲は取り下げ前のまま（下書きは下書きのまま）。
+
+    取り下げていなければ 409。"""
+    return seed_public(session, usecases.reactivate_seed(session, service, account, seed_id))
 
 
 @router.get("/{seed_id}/needs", operation_id="needs_for_seed", response_model=list[NeedHitOut],

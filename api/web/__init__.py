@@ -1,6 +1,7 @@
 """The Japanese web pages: Jinja2 templates, plain form posts, htmx for the result filters and report progress.
 
-One router per audience (`home`: everyone; `needs`: posters and readers of needs; `seeds`: researchers;
+One router per audience (`home`: everyone; `needs`: posters and readers of needs, `need_results`: a need's
+partners and their export; `seeds`: researchers; `seed_import`: a university liaison office's シーズ集;
 `coordinator`: coordinators' reports), over the same rules as the API: the checks of api/access.py, the
 validation of the API models, and the same use cases (api/usecases.py) and reads (api/queries.py,
 api/reports_jobs.py) the JSON routes call. Sign-in is by the API token an administrator issued; the browser
@@ -17,10 +18,26 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from . import coordinator, home, needs, privacy, seeds
+from . import (
+    alerts,
+    coordinator,
+    feedback,
+    home,
+    introductions,
+    need_results,
+    needs,
+    notifications,
+    privacy,
+    profile,
+    seed_import,
+    seeds,
+)
 from .render import error_response
 
-ROUTERS = (home.router, needs.router, seeds.router, coordinator.router, privacy.router)
+# needs before need_results: /needs/new and /needs/municipalities before /needs/{need_id}
+ROUTERS = (home.router, needs.router, need_results.router, seeds.router, coordinator.router, privacy.router,
+           introductions.router, feedback.router, notifications.router, seed_import.router,
+           alerts.router, profile.router)  # issue 15
 
 __all__ = ["ROUTERS", "error_response", "include_pages"]
 

@@ -7,27 +7,28 @@ coordinator, with the cookie sign-in in place of the bearer token.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from matcher.jst import jst_text
 from matcher.market_areas import market_area_choices
 from matcher.rank import SORTS
 from matcher.regions import REGION_ORDER
-from matcher.reports import DEFAULT_UNMET_THRESHOLD, describe_scope
+from matcher.reports import DEFAULT_UNMET_THRESHOLD, describe_scope, unmet_rule
 
 from .. import reports_jobs
 from ..deps import ServiceDep, SessionDep
 from ..errors import RateLimited
 from ..models import Role, stored_id
 from ..params import PathId
+from ..report_files import download_names
 from ..report_models import ReportJob
+from ..report_progress import remaining_text
 from ..schemas import ReportRequest
 from . import labels
 from .deps import SignedIn, require
@@ -38,7 +39,6 @@ from .routing import page_router
 router = page_router()
 
 COORDINATORS = (Role.coordinator, Role.admin)
-JST = ZoneInfo("Asia/Tokyo")
 JOBS_LISTED = 30
 
 
@@ -52,21 +52,21 @@ def coordinator_context(session: Session, values: Values, errors: dict[str, str]
     jobs = reports_jobs.recent_jobs(session, limit=JOBS_LISTED)
     return {"values": values, "errors": errors, "labels": labels.REPORT_LABELS, "regions": REGION_ORDER,
             "market_areas": market_area_choices(), "formats": labels.REPORT_FORMATS,
-            "csv_encodings": labels.CSV_ENCODINGS, "sorts": SORTS, "jobs": [job_view(j) for j in jobs]}
+            "csv_encodings": labels.CSV_ENCODINGS, "sorts": SORTS, "jobs": [job_view(j) for j in jobs],
+            "default_unmet_rule": unmet_rule(DEFAULT_UNMET_THRESHOLD)}
 
 
-def jst(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M")
-
-
-def _file_view(job_id: int, name: str) -> dict[str, Any]:
+def _file_view(job: ReportJob, name: str) -> dict[str, Any]:
+    """A file as the page links it: the plain name in the URL, the download named after the job's scope and day."""
     label = labels.FILE_LABELS.get(name, f"CSV: {name}" if name.endswith(".csv") else name)
-    return {"name": name, "label": label, "url": f"/coordinator/reports/{job_id}/files/{quote(name)}",
-            "html": name.endswith(".html")}
+    download = download_names(stored_id(job), job.params, job.finished_at or job.created_at, name)[0]
+    return {"name": name, "label": label, "url": f"/coordinator/reports/{stored_id(job)}/files/{quote(name)}",
+            "html": name.endswith(".html"), "download_name": download}
+
+
+def _remaining(job: ReportJob) -> str | None:
+    left = reports_jobs.remaining_s(job)
+    return None if left is None else remaining_text(left)
 
 
 def _file_order(file: dict[str, Any]) -> tuple[bool, bool, bool, str]:
@@ -77,13 +77,14 @@ def _file_order(file: dict[str, Any]) -> tuple[bool, bool, bool, str]:
 def job_view(job: ReportJob) -> dict[str, Any]:
     """What the templates show of a job."""
     percent = round(100 * job.done / job.total) if job.total else (100 if job.status == "succeeded" else 0)
-    files = sorted((_file_view(stored_id(job), name) for name in job.files), key=_file_order)
+    files = sorted((_file_view(job, name) for name in job.files), key=_file_order)
     return {"id": job.id, "status": job.status, "status_name": labels.JOB_STATUS_NAMES.get(job.status, job.status),
             "stage": job.stage, "done": job.done, "total": job.total, "percent": percent, "message": job.message,
             "summary": job.summary, "files": files, "scope": describe_scope(reports_jobs.report_scope(job.params)),
-            "params": job.params,
+            "params": job.params, "remaining": _remaining(job),
+            "unmet_rule": unmet_rule(job.params.get("unmet_threshold", DEFAULT_UNMET_THRESHOLD)),
             "formats": [labels.REPORT_FORMATS.get(f, f).split("（")[0] for f in job.params.get("formats", [])],
-            "created": jst(job.created_at), "finished": jst(job.finished_at),
+            "created": jst_text(job.created_at), "finished": jst_text(job.finished_at),
             "active": job.status in ("queued", "running"),
             "html_file": next((f for f in files if f["name"] == "report.html"), None)}
 

@@ -34,6 +34,12 @@ def text(form: FormData, name: str, default: str = "") -> str:
     return value if isinstance(value, str) else default
 
 
+def long_text(form: FormData, name: str) -> str:
+    """A textarea: the browser sends each line break as CRLF, but counts it (and the page's counter shows it) as
+    one character; so it is one here too, and a text the counter shows within the limit is within it."""
+    return text(form, name).replace("\r\n", "\n")
+
+
 def texts(form: FormData, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str)]
 
@@ -63,14 +69,14 @@ def without_empty(values: Values, *optional: str) -> Values:
 
 # ---- needs and seeds ------------------------------------------------------------------------------
 def need_values(form: FormData) -> Values:
-    return {"title": text(form, "title"), "description": text(form, "description"),
+    return {"title": text(form, "title"), "description": long_text(form, "description"),
             "prefecture_code": text(form, "prefecture_code"), "municipality_code": text(form, "municipality_code"),
             "market_areas": texts(form, "market_areas"), "collaboration": text(form, "collaboration"),
             "visibility": text(form, "visibility", "public")}
 
 
 def seed_values(form: FormData) -> Values:
-    return {"title": text(form, "title"), "summary": text(form, "summary"), "keywords": text(form, "keywords"),
+    return {"title": text(form, "title"), "summary": long_text(form, "summary"), "keywords": text(form, "keywords"),
             "market_areas": texts(form, "market_areas"), "readiness": text(form, "readiness"),
             "visibility": text(form, "visibility", "public")}
 

@@ -1,30 +1,28 @@
-"""Posters (and everyone signed in): the list of needs, posting one, and a need's partners with filters (htmx)."""
+"""Posters (and everyone signed in): the list of needs with search and paging, posting a need, and the poster's own
+needs: editing, withdrawing and re-opening one. A need's partners are on its results page (`need_results`)."""
 
 from __future__ import annotations
 
+from math import ceil
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlmodel import Session
 
 from matcher.market_areas import market_area_choices, market_area_names
 from matcher.places import Municipality, default_places
-from matcher.rank import DEFAULT_SORT, SORTS
 from matcher.regions import REGION_ORDER, Prefecture, default_prefectures
 
 from .. import access, queries, usecases
 from ..deps import ServiceDep, SessionDep
-from ..errors import validation_details
-from ..models import Account, Collaboration, Need, NeedCreate, Organisation, Role
+from ..errors import ApiError
+from ..models import Collaboration, Need, NeedCreate, NeedUpdate, Role
+from ..need_search import POSTER_KINDS, NeedSearch
 from ..params import PathId
-from ..schemas import MatchOptions
-from ..service import MatchService
-from . import explanations, labels
-from .deps import PAGE_MATCHES, PAGE_WRITES, SignedIn, require
-from .forms import Form, check_csrf, form_errors, need_values, without_empty
+from . import labels
+from .deps import PAGE_WRITES, SignedIn, require
+from .forms import Form, Values, check_csrf, form_errors, need_values, without_empty
 from .render import redirect, render
 from .routing import page_router
 
@@ -38,19 +36,63 @@ def prefecture_groups() -> list[tuple[str, list[Prefecture]]]:
     return [(region, [p for p in prefectures if p.region == region]) for region in REGION_ORDER]
 
 
-def need_form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-    return {"values": values, "errors": errors, "prefecture_groups": prefecture_groups(),
+def need_form_context(values: Values, errors: dict[str, str], need: Need | None = None) -> dict[str, Any]:
+    """The form of a new need, or (with `need`) the edit form of a stored one."""
+    return {"values": values, "errors": errors, "need": need, "prefecture_groups": prefecture_groups(),
             "municipalities": municipalities_of(values.get("prefecture_code")),
             "market_areas": market_area_choices(), "collaborations": list(Collaboration),
             "visibilities": labels.NEED_VISIBILITY, "labels": labels.FIELD_LABELS}
 
 
+# ---- the list: the poster's own needs first, then the search --------------------------------------------
+PER_PAGE = 20
+SEARCH_FIELDS = tuple(NeedSearch.model_fields)
+
+
+def search_of(request: Request) -> tuple[NeedSearch, dict[str, str]]:
+    """The search the address asks for, and the errors of the values refused (then nothing is narrowed)."""
+    typed = {name: request.query_params.get(name, "") for name in SEARCH_FIELDS}
+    try:
+        return NeedSearch.model_validate(typed), {}
+    except ValidationError as exc:
+        return NeedSearch(), form_errors(exc)
+
+
+def page_of(request: Request) -> tuple[int, dict[str, str]]:
+    typed = request.query_params.get("page", "")
+    if not typed:
+        return 1, {}
+    if typed.isascii() and typed.isdigit() and 1 <= int(typed) <= 100_000:
+        return int(typed), {}
+    return 1, {"page": labels.PAGE_NUMBER}
+
+
+MINE_SHOWN = 5  # the newest of the poster's own needs, above the search; "all of mine" is the search with mine=1
+
+
 @router.get("/needs")
 def needs_list(request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
-    page = queries.list_needs(session, account, limit=200, offset=0, mine=False)
-    return render(request, "needs_list.html", {"needs": page.items, "total": page.total,
-                                               "prefectures": default_prefectures(),
-                                               "may_post": account.role in POSTERS})
+    search, errors = search_of(request)
+    narrowed = not errors and not search.is_empty()  # a refused value narrows nothing: the page says so
+    number, page_errors = page_of(request)
+    errors.update(page_errors)
+    only_mine = request.query_params.get("mine") == "1"
+    found = queries.list_needs(session, account, limit=PER_PAGE, offset=(number - 1) * PER_PAGE, mine=only_mine,
+                               search=search if narrowed else None)
+    pages = max(ceil(found.total / PER_PAGE), 1)
+    if number > pages:  # past the end: say so, rather than show an empty page of a list that has needs
+        errors["page"] = labels.PAGE_REFUSED.format(pages=pages)
+    mine = queries.list_needs(session, account, limit=MINE_SHOWN, offset=0, mine=True)
+    typed = {name: request.query_params.get(name, "") for name in SEARCH_FIELDS}
+    query = {k: v for k, v in typed.items() if v} | ({"mine": "1"} if only_mine else {})
+    return render(request, "needs_list.html", {
+        "needs": found.items, "total": found.total, "page": number, "pages": pages,
+        "mine": mine.items, "mine_total": mine.total, "only_mine": only_mine, "typed": typed, "query": query,
+        "narrowed": narrowed, "search_refused": bool(errors) and not narrowed and set(errors) != {"page"},
+        "errors": errors, "labels": labels.SEARCH_LABELS,
+        "prefectures": default_prefectures(), "prefecture_groups": prefecture_groups(), "regions": REGION_ORDER,
+        "market_areas": market_area_choices(), "market_names": market_area_names(), "poster_kinds": POSTER_KINDS,
+        "may_post": account.role in POSTERS}, status=422 if errors else 200)
 
 
 @router.get("/needs/new")
@@ -88,58 +130,57 @@ def need_create(request: Request, session: SessionDep, service: ServiceDep, acco
     return redirect(request, f"/needs/{created.id}?created=1")
 
 
-# ---- a need's partners ----------------------------------------------------------------------------
-def results_context(session: Session, service: MatchService, account: Account, need: Need,
-                    filters: dict[str, str]) -> dict[str, Any]:
-    """The match under the page's filters, or the reason the filters were refused."""
+# ---- the poster's own need: edit, withdraw, re-open -----------------------------------------------------
+def stored_values(need: Need) -> Values:
+    """A stored need as its edit form shows it."""
+    return {"title": need.title, "description": need.description, "prefecture_code": need.prefecture_code,
+            "municipality_code": need.municipality_code or "", "market_areas": list(need.market_areas),
+            "collaboration": need.collaboration.value if need.collaboration else "",
+            "visibility": need.visibility.value}
+
+
+@router.get("/needs/{need_id}/edit")
+def need_edit(need_id: PathId, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
+    need = access.writable_need(session, account, need_id)
+    return render(request, "need_form.html", need_form_context(stored_values(need), {}, need))
+
+
+@router.post("/needs/{need_id}/edit", dependencies=[PAGE_WRITES])
+def need_update(need_id: PathId, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
+                form: Form) -> Response:
+    check_csrf(request, form)
+    need = access.writable_need(session, account, need_id)
+    values = need_values(form)
+    data = without_empty(values, "visibility")
+    data["collaboration"] = values["collaboration"] or None  # an emptied choice clears it; "" clears the place
     try:
-        options = MatchOptions(scope=filters["scope"], level=filters["level"],
-                               include_regions=[filters["region"]] if filters["region"] else [],
-                               market_areas=[filters["market_area"]] if filters["market_area"] else [],
-                               sort=filters["sort"] or DEFAULT_SORT)
+        body = NeedUpdate.model_validate(data)
     except ValidationError as exc:
-        fields = {d.field.split(".")[0] for d in validation_details(exc.errors())}
-        return {"need": need, "match": None, "filters": filters,
-                "filter_error": labels.FILTER_REFUSED.format(fields="・".join(sorted(fields)))}
-    match = queries.match_need(session, service, account, need, options)
-    return {"need": need, "match": match, "filters": filters, "filter_error": None,
-            "gain": explanations.gain_sentence(match),
-            "seeds_note": explanations.seed_floor_note(service.engine.settings.seed_floor)}
+        errors = form_errors(exc)
+        if not values["prefecture_code"]:
+            errors["prefecture_code"] = labels.PREFECTURE_MISSING
+        return render(request, "need_form.html", need_form_context(values, errors, need), status=422)
+    try:
+        usecases.update_need(session, service, account, need_id, body)
+    except ApiError as exc:  # checked on the merged need: a municipality outside the (new) prefecture
+        if exc.status != 422:
+            raise
+        errors = {d.field: d.message for d in exc.details} or {"_": exc.message}
+        return render(request, "need_form.html", need_form_context(values, errors, need), status=422)
+    return redirect(request, f"/needs/{need_id}?saved=1")
 
 
-def page_filters(scope: str, level: str, region: str, market_area: str, sort: str = "") -> dict[str, str]:
-    """The page's filters as given; an absent sort stays "" (the default, 総合), out of the page's address."""
-    return {"scope": scope or "all", "level": level or "university", "region": region, "market_area": market_area,
-            "sort": sort}
+@router.post("/needs/{need_id}/withdraw", dependencies=[PAGE_WRITES])
+def need_withdraw(need_id: PathId, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
+                  form: Form) -> RedirectResponse:
+    check_csrf(request, form)
+    usecases.withdraw_need(session, service, account, need_id)
+    return redirect(request, f"/needs/{need_id}?saved=withdrawn")
 
 
-def results_page_context(session: Session, account: Account, need: Need) -> dict[str, Any]:
-    org = session.get(Organisation, need.organisation_id) if need.organisation_id else None
-    return {"poster": org.name if org else None, "prefecture": default_prefectures().get(need.prefecture_code),
-            "may_edit": access.may_change_need(account, need), "scopes": labels.SCOPES, "levels": labels.LEVELS,
-            "sorts": SORTS, "sort_help": explanations.SORT_HELP,
-            "regions": REGION_ORDER, "market_areas": market_area_choices(), "market_names": market_area_names(),
-            "visibilities": labels.NEED_VISIBILITY, "status_names": labels.STATUS_NAMES}
-
-
-@router.get("/needs/{need_id}", dependencies=[PAGE_MATCHES])
-def need_results(need_id: PathId, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
-                 scope: str = "", level: str = "", region: str = "", market_area: str = "", sort: str = "",
-                 created: str = "") -> HTMLResponse:
-    need = access.readable_need(session, account, need_id)
-    ctx = results_context(session, service, account, need, page_filters(scope, level, region, market_area, sort))
-    ctx.update(results_page_context(session, account, need), created=bool(created))
-    return render(request, "need_results.html", ctx, status=200 if ctx["match"] else 422)
-
-
-@router.get("/needs/{need_id}/results", dependencies=[PAGE_MATCHES])
-def need_results_fragment(need_id: PathId, request: Request, session: SessionDep, service: ServiceDep,
-                          account: SignedIn, scope: str = "", level: str = "", region: str = "",
-                          market_area: str = "", sort: str = "") -> HTMLResponse:
-    """The result list alone, for htmx; the browser's address follows the filters."""
-    need = access.readable_need(session, account, need_id)
-    ctx = results_context(session, service, account, need, page_filters(scope, level, region, market_area, sort))
-    ctx.update(results_page_context(session, account, need))
-    query = urlencode({k: v for k, v in ctx["filters"].items() if v})
-    headers = {"HX-Push-Url": f"/needs/{need_id}" + (f"?{query}" if query else ""), "Vary": "HX-Request"}
-    return render(request, "_results.html", ctx, headers=headers)
+@router.post("/needs/{need_id}/reopen", dependencies=[PAGE_WRITES])
+def need_reopen(need_id: PathId, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
+                form: Form) -> RedirectResponse:
+    check_csrf(request, form)
+    usecases.reopen_need(session, service, account, need_id)
+    return redirect(request, f"/needs/{need_id}?saved=reopened")

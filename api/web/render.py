@@ -13,11 +13,14 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
 
 from matcher.results import closeness_band
 
+from .. import notifications
 from ..errors import http_error
-from ..models import Role
+from ..models import Account, Role, stored_id
+from ..need_search import jst_date
 from . import labels
 from . import session as websession
 from .explanations import HELP_URL, band_class, band_rule
@@ -25,6 +28,7 @@ from .highlight import highlight
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 TEMPLATES.env.filters["highlight"] = highlight
+TEMPLATES.env.filters["jst_date"] = jst_date  # a stored time (UTC) as the day in Japan
 # scores in words (api/web/explanations.py): the band of a closeness, its CSS class, its rule, the help page
 TEMPLATES.env.filters["closeness"] = closeness_band
 TEMPLATES.env.filters["band_class"] = band_class
@@ -37,10 +41,19 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     ws = websession.load(request)
     account = getattr(request.state, "page_account", None)
     ctx = {"request": request, "csrf": ws.csrf(request), "me": account, "ROLE_NAMES": labels.ROLE_NAMES,
+           "unread": _unread(request, account),  # the header's count of unread notifications
            "Role": Role, "path": request.url.path, **(context or {})}
     response = TEMPLATES.TemplateResponse(request, name, ctx, status_code=status, headers=headers)
     websession.store(request, response, ws)
     return response
+
+
+def _unread(request: Request, account: Account | None) -> int:
+    db = getattr(request.app.state, "db", None)  # none before the app has started (an early error page)
+    if account is None or db is None:
+        return 0
+    with Session(db) as session:
+        return notifications.unread_count(session, stored_id(account))
 
 
 def redirect(request: Request, url: str) -> RedirectResponse:

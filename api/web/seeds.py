@@ -1,4 +1,4 @@
-"""Researchers: their seeds, registering, editing and withdrawing one, and the needs a seed fits."""
+"""Researchers: their seeds, registering, editing, withdrawing and re-activating one, and the needs a seed fits."""
 
 from __future__ import annotations
 
@@ -72,9 +72,10 @@ def seed_detail(seed_id: PathId, request: Request, session: SessionDep, service:
     hits = None
     if access.may_see_needs_for_seed(session, account, seed):
         hits = queries.needs_for_seed(session, service, account, seed, top_k=10)
-    may_edit = access.may_change_seed(session, account, seed) and seed.status == Status.active
+    may_change = access.may_change_seed(session, account, seed)
     return render(request, "seed_detail.html", {
-        "seed": seed_public(session, seed), "may_edit": may_edit, "hits": hits, "saved": bool(saved),
+        "seed": seed_public(session, seed), "may_edit": may_change and seed.status == Status.active,
+        "may_reactivate": may_change and seed.status == Status.withdrawn, "hits": hits, "saved": saved,
         "prefectures": default_prefectures(), "status_names": labels.STATUS_NAMES,
         "visibilities": labels.SEED_VISIBILITY, "market_names": market_area_names()})
 
@@ -107,3 +108,11 @@ def seed_withdraw(seed_id: PathId, request: Request, session: SessionDep, servic
     check_csrf(request, form)
     usecases.withdraw_seed(session, service, account, seed_id)
     return redirect(request, f"/seeds/{seed_id}?saved=withdrawn")
+
+
+@router.post("/seeds/{seed_id}/reactivate", dependencies=[PAGE_WRITES])
+def seed_reactivate(seed_id: PathId, request: Request, session: SessionDep, service: ServiceDep, account: SignedIn,
+                    form: Form) -> RedirectResponse:
+    check_csrf(request, form)
+    usecases.reactivate_seed(session, service, account, seed_id)
+    return redirect(request, f"/seeds/{seed_id}?saved=reactivated")

@@ -46,7 +46,8 @@ def report(
     top_partners: Annotated[int, typer.Option(help="ニーズごとに示す連携先の数")] = 5,
     flow_partners: Annotated[int, typer.Option(help="地域間の流れに数える連携先の数（ニーズごと）")] = 3,
     threshold: Annotated[
-        float, typer.Option(help="未充足とみなす内容の近さ（最良シーズのコサイン）")] = DEFAULT_UNMET_THRESHOLD,
+        float, typer.Option(help="内容の近さ（最良シーズのコサイン）がこの値未満なら未充足とする")
+    ] = DEFAULT_UNMET_THRESHOLD,
     cap: Annotated[int, typer.Option(help="上限付き割り当て: 1大学あたりのニーズ数（0 = 行わない）")] = 0,
     mode: Annotated[
         str, typer.Option(help="hybrid（照合 match と同じスコア、既定）/ dense（埋め込みのみ、比較用）")] = "hybrid",

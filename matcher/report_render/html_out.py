@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
+from matcher.jst import jst_text
 from matcher.reports.concentration import OVER_SHARE
+from matcher.reports.wording import unmet_rule
 
 from .japan_map import choropleth_svg
 from .svg import heatmap_svg, stacked_bars_svg
@@ -61,7 +63,8 @@ def render_html(report: Report, *, for_print: bool = False) -> str:
         r=report, charts={k: Markup(v) for k, v in charts.items()}, unmet=unmet, font_stack=Markup(FONT_STACK),
         for_print=for_print, needs_shown=report.needs[:500], needs_total=len(report.needs),
         universities_shown=report.universities[:100], concentration_shown=report.concentration[:CONCENTRATION_SHOWN],
-        over_share=OVER_SHARE, bar_scale=_bar_scale(report),
+        over_share=OVER_SHARE, bar_scale=_bar_scale(report), generated=jst_text(report.meta.generated_at),
+        unmet_rule=unmet_rule(report.meta.unmet_threshold),
     )
 
 

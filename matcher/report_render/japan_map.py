@@ -2,7 +2,7 @@
 
 Every prefecture is one equal square placed roughly where it lies (west→east,
 north→south); areas and shapes are not the real ones, which the legend says.
-The layout is the project's own.
+The layout is the project's own. Its title is drawn at the top, as on every chart of the report (`chart_title`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,19 @@ TILES: dict[str, tuple[int, int]] = {
 
 TILE = 40
 GAP = 3
+TITLE_HEIGHT = 26  # the band at the top of a chart that holds its title
+TITLE_SIZE = 14
+
+
+def chart_title(title: str) -> str:
+    """The chart's title as visible text in the band at its top."""
+    return (f'<text class="chart-title" x="4" y="{TITLE_SIZE + 4}" font-size="{TITLE_SIZE}" font-weight="bold">'
+            f'{escape(title)}</text>')
+
+
+def title_width(title: str) -> int:
+    """Width enough for the title (Japanese characters are about one em wide)."""
+    return 12 + len(title) * TITLE_SIZE
 
 
 def colour(value: float | None) -> str:
@@ -46,12 +59,13 @@ def choropleth_svg(values: dict[str, float | None], names: dict[str, str], count
                    title: str, legend_label: str) -> str:
     cols = max(c for c, _ in TILES.values()) + 1
     rows = max(r for _, r in TILES.values()) + 1
-    width, height = cols * TILE + 20, rows * TILE + 110
+    top = 10 + TITLE_HEIGHT
+    width, height = max(cols * TILE + 20, title_width(title)), rows * TILE + 110 + TITLE_HEIGHT
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(title)}">',
-             f'<title>{escape(title)}</title>']
+             f'<title>{escape(title)}</title>', chart_title(title)]
     for code, (c, r) in TILES.items():
-        x, y = 10 + c * TILE, 10 + r * TILE
+        x, y = 10 + c * TILE, top + r * TILE
         value = values.get(code)
         fill = colour(value)
         text_fill = "#ffffff" if value is not None and value > 0.55 else "#111827"
@@ -67,11 +81,11 @@ def choropleth_svg(values: dict[str, float | None], names: dict[str, str], count
                      f'<text x="{x + (TILE - GAP) / 2}" y="{y + 30}" font-size="9" text-anchor="middle" '
                      f'fill="{text_fill}">{counts.get(code, 0) or ""}</text></g>')
     # Okinawa sits apart: a thin frame marks the inset
-    ox, oy = 10 + TILES["47"][0] * TILE - 4, 10 + TILES["47"][1] * TILE - 4
+    ox, oy = 10 + TILES["47"][0] * TILE - 4, top + TILES["47"][1] * TILE - 4
     parts.append(f'<rect x="{ox}" y="{oy}" width="{TILE + 5}" height="{TILE + 5}" fill="none" stroke="#64748b" '
                  f'stroke-dasharray="3 2"/>')
     # legend
-    ly = rows * TILE + 22
+    ly = top + rows * TILE + 12
     for i in range(11):
         parts.append(f'<rect x="{10 + i * 22}" y="{ly}" width="22" height="12" fill="{colour(i / 10)}"/>')
     parts.append(f'<text x="10" y="{ly + 26}" font-size="10">0%</text>'

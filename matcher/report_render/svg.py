@@ -1,22 +1,28 @@
-"""Small SVG charts drawn by the project: a heatmap and horizontal stacked bars. All text is escaped."""
+"""Small SVG charts drawn by the project: a heatmap and horizontal stacked bars. All text is escaped.
+
+Every chart draws its title as visible text at its top (`chart_title`), not only as the <title> a screen reader
+or a tooltip reads: a chart copied out of the report, or printed, still says what it shows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
 
-from .japan_map import colour
+from .japan_map import TITLE_HEIGHT, chart_title, colour, title_width
 
 
 def heatmap_svg(rows: list[str], cols: list[str], values: Sequence[Sequence[float]], title: str,
                 fmt: str = "{:.0f}") -> str:
-    cell, left, top = 46, 70, 60
-    width, height = left + cell * len(cols) + 10, top + cell * len(rows) + 30
+    cell, left, top = 46, 70, 60 + TITLE_HEIGHT
+    width = max(left + cell * len(cols) + 10, title_width(title))
+    height = top + cell * len(rows) + 30
     high = max((v for row in values for v in row), default=0) or 1
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',
-             f'<text x="{left}" y="14" font-size="11">連携先の地域 →</text>',
-             '<text x="4" y="30" font-size="11">ニーズの地域 ↓</text>']
+             chart_title(title),
+             f'<text x="{left}" y="{14 + TITLE_HEIGHT}" font-size="11">連携先の地域 →</text>',
+             f'<text x="4" y="{30 + TITLE_HEIGHT}" font-size="11">ニーズの地域 ↓</text>']
     for j, c in enumerate(cols):
         parts.append(f'<text x="{left + j * cell + cell / 2}" y="{top - 8}" font-size="11" text-anchor="middle">'
                      f'{escape(c)}</text>')
@@ -46,20 +52,21 @@ def _heat_cell(x: int, y: int, cell: int, v: float, high: float, label: str, fmt
 def stacked_bars_svg(labels: list[str], series: Sequence[tuple[str, str, Sequence[float]]], title: str,
                      notes: list[str] | None = None) -> str:
     """One horizontal bar per label; `series` = [(name, colour, values)], stacked left to right."""
-    bar, gap, left, plot = 18, 6, 170, 380
-    height = 40 + len(labels) * (bar + gap) + 30
+    bar, gap, left, plot, top = 18, 6, 170, 380, TITLE_HEIGHT
+    height = top + 40 + len(labels) * (bar + gap) + 30
     width = left + plot + 260
     totals = [sum(s[2][i] for s in series) for i in range(len(labels))]
     high = max(totals, default=0) or 1
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bars" viewBox="0 0 {width} {height}" width="{width}" '
-             f'height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>']
+             f'height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',
+             chart_title(title)]
     x: float = left
     for name, fill, _ in series:  # legend
-        parts.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{fill}"/>'
-                     f'<text x="{x + 16}" y="16" font-size="11">{escape(name)}</text>')
+        parts.append(f'<rect x="{x}" y="{top + 6}" width="12" height="12" fill="{fill}"/>'
+                     f'<text x="{x + 16}" y="{top + 16}" font-size="11">{escape(name)}</text>')
         x += 26 + 12 * len(name)
     for i, label in enumerate(labels):
-        y = 30 + i * (bar + gap)
+        y = top + 30 + i * (bar + gap)
         parts.append(f'<text x="{left - 6}" y="{y + bar - 5}" font-size="11" text-anchor="end">'
                      f'{escape(label[:16])}</text>')
         x = left

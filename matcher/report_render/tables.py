@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..jst import jst_text
 from ..rank import SORTS
+from ..reports.wording import unmet_rule
 
 if TYPE_CHECKING:
     from matcher.reports import (
@@ -47,7 +49,7 @@ def report_tables(report: Report) -> Tables:
         "concentration": _concentration(report.concentration),
     }
     if report.assignment is not None:
-        t["assignment"] = _assignment(report.assignment)
+        t["assignment"] = _assignment(report.assignment, unmet_rule(report.meta.unmet_threshold))
         t["assignment_pairs"] = _assignment_pairs(report.assignment)
     return t
 
@@ -57,13 +59,13 @@ def _summary(report: Report) -> Table:
     rows: list[list[object]] = [
         ["範囲", m.scope], ["ニーズ数", m.needs], ["シーズ数", m.seeds], ["大学数", m.universities],
         ["方式", m.mode], ["並べ替え", SORTS.get(m.sort, m.sort)], ["集約", m.aggregation],
-        ["候補数", m.candidates], ["未充足のしきい値", m.unmet_threshold],
+        ["候補数", m.candidates], ["未充足", unmet_rule(m.unmet_threshold)],
         ["最良の連携先が地域外のニーズ", silo.crossing], ["地域外の割合", round(silo.share_crossing, 4)],
         ["地域を越えた場合の平均スコア向上（越えたニーズ）", round(silo.mean_gain_crossing, 4)],
         ["平均スコア向上（全ニーズ）", round(silo.mean_gain_all, 4)],
         ["地域内に候補がないニーズ", silo.no_local_partner],
         ["最良の連携先の割合がシーズの割合の2倍を超える大学", sum(1 for c in report.concentration if c.over_share)],
-        ["作成日時", m.generated_at],
+        ["作成日時", jst_text(m.generated_at)],
     ]
     rows.extend(["注記", note] for note in m.notes)
     return (["項目", "値"], rows)
@@ -110,11 +112,11 @@ def _concentration(rows: list[ConcentrationRow]) -> Table:
                                     _optional(c.ratio), "はい" if c.over_share else ""] for c in rows])
 
 
-def _assignment(a: AssignmentReport) -> Table:
+def _assignment(a: AssignmentReport, rule: str) -> Table:
     return (["項目", "値"], [
         ["大学あたりの上限", a.cap], ["ニーズあたりの連携先", a.per_need], ["割り当てのあるニーズ", a.assigned_needs],
-        ["充足率", _r(a.coverage)], ["しきい値以上の充足率（制約あり）", _r(a.coverage_met)],
-        ["しきい値以上の充足率（制約なし）", _r(a.coverage_met_unconstrained)],
+        ["充足率", _r(a.coverage)], [f"未充足でないニーズの割合（制約あり。{rule}）", _r(a.coverage_met)],
+        [f"未充足でないニーズの割合（制約なし。{rule}）", _r(a.coverage_met_unconstrained)],
         ["平均スコア（制約あり）", _r(a.mean_score)], ["平均スコア（制約なし）", _r(a.mean_score_unconstrained)],
         ["連携先が変わったニーズ", a.changed_needs], ["最大の負荷（前）", a.max_load_before],
         ["最大の負荷（後）", a.max_load_after], ["使われた大学（前）", a.universities_used_before],

@@ -53,12 +53,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..jst import now_jst_iso
 from ..market_areas import market_area_names
 from ..rank import SORTS, sort_rule
 from ..records import Need
@@ -85,6 +85,7 @@ from .model import (
 )
 from .scope import describe_scope, region_of_need, select_needs
 from .summary import summarise
+from .wording import threshold_text, unmet_rule
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -93,7 +94,7 @@ __all__ = [
     "DEFAULT_UNMET_THRESHOLD", "OVER_SHARE", "AssignmentReport", "ConcentrationRow", "FlowMatrix", "Groups",
     "GroupStat", "NeedReport", "PartnerScore", "Progress", "Report", "ReportMeta", "ReportOptions", "ReportScope",
     "SiloMeasure", "UniversityReport", "aggregate_candidates", "compute_report", "constrained_assignment",
-    "describe_scope", "select_needs", "summarise",
+    "describe_scope", "select_needs", "summarise", "threshold_text", "unmet_rule",
 ]
 
 Timings = dict[str, float]
@@ -146,7 +147,7 @@ def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: Rep
     report.meta = ReportMeta(
         scope=describe_scope(scope), mode=options.mode, aggregation=rule, candidates=candidates,
         unmet_threshold=options.unmet_threshold, needs=len(chosen), seeds=len(table.seed_ids),
-        universities=len(table.universities), generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+        universities=len(table.universities), generated_at=now_jst_iso(),
         timings={k: round(v, 3) for k, v in timings.items()},
         notes=_notes(options), sort=options.sort,
     )
@@ -229,5 +230,5 @@ def _notes(options: ReportOptions) -> list[str]:
         notes = ["スコアは個別の照合（画面・API の match）と同じ計算です: 内容の近さ（コサイン）と語の一致（BM25）を"
                  "それぞれ全国の候補で0〜1に正規化した加重和を、大学ごとに集約したものです。"]
     notes.append("連携先はスコアの順です（画面で地域外の候補を繰り上げて示す規則は適用していません）。")
-    notes.append(f"「未充足」は最良シーズの内容の近さ（コサイン）が {options.unmet_threshold:.2f} 未満のニーズです。")
+    notes.append(f"{unmet_rule(options.unmet_threshold)}（内容の近さは、ニーズに最も合うシーズとのコサイン）。")
     return notes

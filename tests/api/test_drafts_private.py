@@ -42,7 +42,9 @@ WITHDRAWN = {"title": f"雪室熟成の冬野菜 {WITHDRAWN_MARK}", "summary": f
 NO_SEEDS = {
     **dict.fromkeys(["GET /api/v1/needs", "GET /api/v1/needs/{need_id}", "PATCH /api/v1/needs/{need_id}",
                      "DELETE /api/v1/needs/{need_id}", "GET /needs", "GET /needs/new",
-                     "GET /needs/municipalities"], "needs only (and the need form's municipality choices)"),
+                     "GET /needs/municipalities", "POST /api/v1/needs/{need_id}/reopen", "GET /needs/{need_id}/edit",
+                     "POST /needs/{need_id}/edit", "POST /needs/{need_id}/withdraw", "POST /needs/{need_id}/reopen"],
+                    "needs only (and the need form's municipality choices)"),
     **dict.fromkeys(["GET /api/v1/me", "GET /api/v1/organisations", "POST /api/v1/organisations",
                      "GET /api/v1/organisations/{organisation_id}", "POST /api/v1/researchers",
                      "GET /api/v1/researchers/{researcher_id}", "PATCH /api/v1/researchers/{researcher_id}",
@@ -61,6 +63,32 @@ NO_SEEDS = {
                      "MOUNT /docs-assets", "MOUNT /static", "GET /help/scores", "GET /privacy", "GET /signin",
                      "POST /signin", "POST /signout"], "no data"),
     "GET /": "counts of listed seeds per region (access.listed_seeds)",
+    # issue 15: the profile pages; the public one lists the researcher's seeds through access.listed_seeds
+    **dict.fromkeys(["GET /my/profile", "POST /my/profile"], "the researcher's own profile: no seed"),
+    "GET /researchers/{researcher_id}": "the researcher's listed seeds only (access.listed_seeds)",
+    # issue 15: requests, feedback and notifications name partners (names and keys), never a seed's text
+    **dict.fromkeys(["GET /api/v1/introductions", "GET /api/v1/introductions/{request_id}",
+                     "POST /api/v1/introductions/{request_id}/answer", "POST /api/v1/feedback", "GET /api/v1/feedback",
+                     "GET /api/v1/feedback/outcomes", "GET /api/v1/notifications",
+                     "POST /api/v1/notifications/{notification_id}/read", "POST /api/v1/notifications/read-all",
+                     "GET /introductions", "GET /introductions/{request_id}", "POST /introductions/{request_id}/answer",
+                     "POST /introductions/settings", "POST /needs/{need_id}/feedback", "GET /coordinator/outcomes",
+                     "GET /notifications", "POST /notifications/read-all",
+                     "POST /notifications/{notification_id}/read"],
+                    "introductions, feedback, notifications: partner names and keys, no seed"),
+    # issue 15: standing alerts are computed for listed seeds only (api/alerts.py; test_alerts.py walks drafts)
+    **dict.fromkeys(["GET /api/v1/alerts", "PUT /api/v1/alerts", "POST /api/v1/alerts/feed",
+                     "GET /api/v1/notifications/feed.atom", "GET /feeds/{secret}.atom", "GET /alerts", "POST /alerts",
+                     "POST /alerts/feed"],
+                    "alert settings and the notifications' feed: alerts name listed seeds only, never a draft"),
+    # issue 15, bulk seed import: the dry run and the job name the file's rows and, by external id, only the seeds
+    # the university's office imported itself (seeds registered one by one have no external id)
+    **dict.fromkeys(["GET /seed-import", "GET /seed-import/template", "POST /seed-import/check",
+                     "POST /seed-import/run", "GET /seed-import/jobs/{job_id}",
+                     "GET /seed-import/jobs/{job_id}/status", "GET /api/v1/seed-imports/template",
+                     "POST /api/v1/seed-imports/check", "POST /api/v1/seed-imports",
+                     "GET /api/v1/seed-imports/{job_id}"],
+                    "the import's own rows and the office's imported seeds (tests/api/test_seed_import.py)"),
     # creating a seed answers the caller's own new seed, never another's
     **dict.fromkeys(["POST /api/v1/seeds", "GET /seeds/new", "POST /seeds/new"], "creates the caller's own seed"),
 }
@@ -121,6 +149,8 @@ SEED_ROUTES = {
                                                                json={"keywords": ["雪室"]})]),
     "DELETE /api/v1/seeds/{seed_id}": ("item", lambda c: None if c.role == OWNER and c.kind == "draft"
                                        else [c.api("DELETE", f"/seeds/{c.seed_id}")]),
+    "POST /api/v1/seeds/{seed_id}/reactivate": ("item", lambda c: None if c.kind == "withdrawn" and c.role in (
+        OWNER, "admin") else [c.api("POST", f"/seeds/{c.seed_id}/reactivate")]),  # a draft is active: 409
     "GET /api/v1/seeds/{seed_id}/needs": ("item", lambda c: [c.api("GET", f"/seeds/{c.seed_id}/needs")]),
     "GET /api/v1/admin/support/seeds/{seed_id}": ("support", lambda c: [
         c.api("GET", f"/admin/support/seeds/{c.seed_id}", params={"reason": "問い合わせ番号42の確認"})]),
@@ -130,6 +160,9 @@ SEED_ROUTES = {
     "POST /api/v1/needs/{need_id}/matches": ("match", lambda c: [
         c.api("POST", f"/needs/{c.seeds['need']}/matches", json={"level": level, "top_k": 50})
         for level in ("seed", "researcher", "university")]),
+    "POST /api/v1/needs/{need_id}/matches/export": ("match", lambda c: [
+        c.api("POST", f"/needs/{c.seeds['need']}/matches/export", params={"format": "csv"},
+              json={"level": level, "top_k": 50}) for level in ("seed", "researcher", "university")]),
     "GET /my/seeds": ("list", lambda c: [c.page("GET", "/my/seeds")]),
     "GET /seeds/{seed_id}": ("item", lambda c: [c.page("GET", f"/seeds/{c.seed_id}")]),
     "GET /seeds/{seed_id}/edit": ("item", lambda c: [c.page("GET", f"/seeds/{c.seed_id}/edit")]),
@@ -140,6 +173,17 @@ SEED_ROUTES = {
     "GET /needs/{need_id}": ("match", lambda c: [c.page("GET", f"/needs/{c.seeds['need']}?level=seed")]),
     "GET /needs/{need_id}/results": ("match", lambda c: [
         c.page("GET", f"/needs/{c.seeds['need']}/results?level={level}") for level in ("seed", "researcher")]),
+    "GET /needs/{need_id}/export": ("match", lambda c: [
+        c.page("GET", f"/needs/{c.seeds['need']}/export?format=csv&level=seed&count=50")]),
+    "POST /seeds/{seed_id}/reactivate": ("item", lambda c: None if c.kind == "withdrawn" and c.role in (
+        OWNER, "admin") else [c.page("POST", f"/seeds/{c.seed_id}/reactivate")]),
+    # issue 15: asking for an introduction names a seed of the partner; a draft or withdrawn one is missing to all
+    "POST /api/v1/introductions": ("item", lambda c: [c.api("POST", "/introductions", json={
+        "need_id": c.seeds["need"], "seed_id": c.seed_id, "message": "紹介をお願いします"})]),
+    "GET /needs/{need_id}/introductions/new": ("item", lambda c: [
+        c.page("GET", f"/needs/{c.seeds['need']}/introductions/new?seed_id={c.seed_id}")]),
+    "POST /needs/{need_id}/introductions/new": ("item", lambda c: [c.page(
+        "POST", f"/needs/{c.seeds['need']}/introductions/new", {"seed_id": str(c.seed_id), "message": "紹介を"})]),
     "POST /needs/new": ("match", lambda c: [c.page("POST", "/needs/new", {
         "title": "雪室で野菜を熟成したい", "description": TEXT, "prefecture_code": "15", "visibility": "public"})]),
 }

@@ -45,6 +45,12 @@ BASE_BODIES = {
     "create_researcher": {"name": "名前", "organisation_id": 1},
     "update_researcher": {"department": "学部"},
     "start_report": {"formats": ["json"]},
+    # issue 15: introductions (request 1 is no admin's to answer: 403 once the body is valid), feedback
+    "request_introduction": {"need_id": 901, "seed_id": 1, "message": "相談したい"},
+    "answer_introduction": {"accept": True, "reason": "理由"},
+    "give_feedback": {"need_id": 901, "key": "大学", "name": "大学", "useful": True},
+    "export_need_matches": {},  # issue 15: the match's options (as match_need)
+    "put_alerts": {"enabled": True, "level": "close"},  # issue 15: standing alerts
 }
 # the page forms' fields (the CSRF token is added)
 FORM_FIELDS = {
@@ -56,6 +62,28 @@ FORM_FIELDS = {
     "POST /coordinator/reports": ["regions", "market_areas", "since", "until", "formats", "unmet_threshold",
                                   "assignment_cap", "csv_encoding"],
     "POST /signout": [],
+    # issue 15
+    "POST /needs/{need_id}/introductions/new": ["message", "seed_id", "level"],
+    "POST /introductions/{request_id}/answer": ["reason", "decision"],
+    "POST /introductions/settings": ["receives_introductions"],
+    "POST /needs/{need_id}/feedback": ["level", "key", "name", "useful", "reason"],
+    "POST /notifications/read-all": [],
+    "POST /notifications/{notification_id}/read": [],
+    # issue 15: a poster's own need, a withdrawn seed (an edit without a description or a prefecture never saves)
+    "POST /needs/{need_id}/edit": ["title", "description", "prefecture_code", "municipality_code", "market_areas",
+                                   "collaboration", "visibility"],
+    "POST /needs/{need_id}/withdraw": [],
+    "POST /needs/{need_id}/reopen": [],
+    "POST /seeds/{seed_id}/reactivate": [],
+    # issue 15: standing alerts (the band is a choice: anything else is refused on the page)
+    "POST /alerts": ["enabled", "level"],
+    "POST /alerts/feed": [],
+    # issue 15: the bulk seed import (the file itself is sent as multipart by its own tests; here, every other field)
+    "POST /seed-import/check": ["organisation_id", "file"],
+    "POST /seed-import/run": ["upload"],
+    # issue 15: the researcher's profile
+    "POST /my/profile": ["name", "kana", "department", "position", "researchmap_id", "kaken_id", "email", "phone",
+                         "email_visibility", "phone_visibility"],
 }
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 COUNTS: dict[str, int] = {}
@@ -88,7 +116,8 @@ def signed_in_browser(client, headers) -> tuple[TestClient, str]:
 
 def fill(path: str, actors, **fixed) -> str:
     values = {"need_id": 901, "seed_id": 1, "organisation_id": 1, "researcher_id": actors.researcher_id,
-              "job_id": 1, "token_id": 1, "account_id": 1, "name": "report.html", **fixed}
+              "job_id": 1, "token_id": 1, "account_id": 1, "name": "report.html", "request_id": 1,
+              "notification_id": 1, "secret": "mf_no-such-feed", **fixed}
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
 
 

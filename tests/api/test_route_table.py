@@ -38,12 +38,15 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "PATCH /api/v1/needs/{need_id}": (422, 422, 422, 422, 401),
     "DELETE /api/v1/needs/{need_id}": (404, 404, 404, 404, 401),
     "POST /api/v1/needs/{need_id}/matches": (422, 422, 422, 422, 401),
+    "POST /api/v1/needs/{need_id}/matches/export": (422, 422, 422, 422, 401),
+    "POST /api/v1/needs/{need_id}/reopen": (404, 404, 404, 404, 401),  # a missing id: nothing re-opened
     # ---- API: seeds
     "POST /api/v1/seeds": (422, 403, 422, 403, 401),
     "GET /api/v1/seeds": (200, 200, 200, 200, 401),
     "GET /api/v1/seeds/{seed_id}": (200, 200, 200, 200, 401),
     "PATCH /api/v1/seeds/{seed_id}": (422, 422, 422, 422, 401),
     "DELETE /api/v1/seeds/{seed_id}": (404, 404, 404, 404, 401),
+    "POST /api/v1/seeds/{seed_id}/reactivate": (404, 404, 404, 404, 401),  # a missing id: nothing re-activated
     "GET /api/v1/seeds/{seed_id}/needs": (200, 200, 200, 403, 401),
     # ---- API: people
     "GET /api/v1/me": (200, 200, 200, 200, 401),
@@ -68,6 +71,23 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "POST /api/v1/admin/accounts/{account_id}/enable": (404, 403, 403, 403, 401),
     "GET /api/v1/admin/audit": (200, 403, 403, 403, 401),
     "GET /api/v1/admin/support/seeds/{seed_id}": (422, 403, 403, 403, 401),  # no reason given
+    # ---- API: introduction requests, feedback, notifications (issue 15)
+    "POST /api/v1/introductions": (422, 422, 422, 422, 401),
+    "GET /api/v1/introductions": (200, 200, 200, 200, 401),
+    "GET /api/v1/introductions/{request_id}": (404, 404, 404, 404, 401),
+    "POST /api/v1/introductions/{request_id}/answer": (422, 422, 422, 422, 401),
+    "POST /api/v1/feedback": (422, 422, 422, 422, 401),
+    "GET /api/v1/feedback": (200, 200, 200, 200, 401),
+    "GET /api/v1/feedback/outcomes": (200, 200, 403, 403, 401),
+    "GET /api/v1/notifications": (200, 200, 200, 200, 401),
+    "POST /api/v1/notifications/{notification_id}/read": (404, 404, 404, 404, 401),
+    "POST /api/v1/notifications/read-all": (200, 200, 200, 200, 401),
+    # issue 15: standing alerts (each account's own; a rotation makes the caller's own new feed URL) and the feeds
+    "GET /api/v1/alerts": (200, 200, 200, 200, 401),
+    "PUT /api/v1/alerts": (422, 422, 422, 422, 401),
+    "POST /api/v1/alerts/feed": (200, 200, 200, 200, 401),
+    "GET /api/v1/notifications/feed.atom": (200, 200, 200, 200, 401),
+    "GET /feeds/{secret}.atom": (404, 404, 404, 404, 404),  # no such secret: whoever asks
     # ---- health and docs
     "GET /livez": (200, 200, 200, 200, 200),
     "GET /readyz": (200, 200, 200, 200, 200),
@@ -89,6 +109,11 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "POST /needs/new": (422, 403, 403, 422, 303),
     "GET /needs/{need_id}": (200, 200, 200, 200, 303),
     "GET /needs/{need_id}/results": (200, 200, 200, 200, 303),
+    "GET /needs/{need_id}/export": (200, 200, 200, 200, 303),
+    "GET /needs/{need_id}/edit": (200, 403, 403, 403, 303),  # need 901 is the demo poster's, not the test poster's
+    "POST /needs/{need_id}/edit": (422, 403, 403, 403, 303),
+    "POST /needs/{need_id}/withdraw": (404, 404, 404, 404, 303),
+    "POST /needs/{need_id}/reopen": (404, 404, 404, 404, 303),
     "GET /my/seeds": (403, 403, 200, 403, 303),
     "GET /seeds/new": (403, 403, 200, 403, 303),
     "POST /seeds/new": (403, 403, 422, 403, 303),
@@ -96,19 +121,55 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "GET /seeds/{seed_id}/edit": (200, 403, 200, 403, 303),
     "POST /seeds/{seed_id}/edit": (422, 403, 422, 403, 303),
     "POST /seeds/{seed_id}/withdraw": (404, 404, 404, 404, 303),
+    "POST /seeds/{seed_id}/reactivate": (404, 404, 404, 404, 303),
     "GET /coordinator": (200, 200, 403, 403, 303),
     "POST /coordinator/reports": (422, 422, 403, 403, 303),
     "GET /coordinator/reports/{job_id}": (404, 404, 403, 403, 303),
     "GET /coordinator/reports/{job_id}/status": (404, 404, 403, 403, 303),
     "GET /coordinator/reports/{job_id}/files/{name}": (404, 404, 403, 403, 303),
+    # issue 15: no seed_id: 422; the settings are a researcher's (its form saved: 303)
+    "GET /needs/{need_id}/introductions/new": (422, 422, 422, 422, 303),
+    "POST /needs/{need_id}/introductions/new": (422, 422, 422, 422, 303),
+    "GET /introductions": (200, 200, 200, 200, 303),
+    "GET /introductions/{request_id}": (404, 404, 404, 404, 303),
+    "POST /introductions/{request_id}/answer": (404, 404, 404, 404, 303),
+    "POST /introductions/settings": (403, 403, 303, 403, 303),
+    "POST /needs/{need_id}/feedback": (422, 422, 422, 422, 303),
+    "GET /coordinator/outcomes": (200, 200, 403, 403, 303),
+    "GET /notifications": (200, 200, 200, 200, 303),
+    "POST /notifications/read-all": (303, 303, 303, 303, 303),
+    "POST /notifications/{notification_id}/read": (404, 404, 404, 404, 303),
+    # issue 15, bulk seed import: a liaison office's and admins' (none of these actors is an office); an admin
+    # sends no university or no checked file (422), and no job has the missing id (404)
+    "GET /seed-import": (200, 403, 403, 403, 303),
+    "GET /seed-import/template": (200, 403, 403, 403, 303),
+    "POST /seed-import/check": (422, 403, 403, 403, 303),
+    "POST /seed-import/run": (422, 403, 403, 403, 303),
+    "GET /seed-import/jobs/{job_id}": (404, 403, 403, 403, 303),
+    "GET /seed-import/jobs/{job_id}/status": (404, 403, 403, 403, 303),
+    "GET /api/v1/seed-imports/template": (200, 403, 403, 403, 401),
+    "POST /api/v1/seed-imports/check": (422, 403, 403, 403, 401),
+    "POST /api/v1/seed-imports": (422, 403, 403, 403, 401),
+    "GET /api/v1/seed-imports/{job_id}": (404, 403, 403, 403, 401),
+    "GET /my/profile": (403, 403, 200, 403, 303),  # issue 15: a researcher's own profile (admins edit by the API)
+    "POST /my/profile": (403, 403, 422, 403, 303),
+    "GET /researchers/{researcher_id}": (200, 200, 200, 200, 303),
+    "GET /alerts": (200, 200, 200, 200, 303),
+    "POST /alerts": (422, 422, 422, 422, 303),  # no level chosen: nothing saved
+    "POST /alerts/feed": (200, 200, 200, 200, 303),
 }
 # path parameters: real rows, except where a call would change one (a withdrawal names a missing id)
 PARAMS = {"need_id": 901, "seed_id": 1, "organisation_id": 1, "job_id": MISSING, "token_id": MISSING,
           "account_id": MISSING, "name": "report.html"}
 MISSING_FOR = {"DELETE /api/v1/needs/{need_id}", "DELETE /api/v1/seeds/{seed_id}", "POST /seeds/{seed_id}/withdraw",
-               "DELETE /api/v1/researchers/{researcher_id}"}
-# forms that must not be valid, so that the role check, not a write, decides (the seed edit: an empty title)
-FORMS = {"POST /coordinator/reports": {"formats": "nothing"}, "POST /seeds/{seed_id}/edit": {"title": ""}}
+               "DELETE /api/v1/researchers/{researcher_id}", "POST /api/v1/needs/{need_id}/reopen",
+               "POST /api/v1/seeds/{seed_id}/reactivate", "POST /needs/{need_id}/withdraw",
+               "POST /needs/{need_id}/reopen", "POST /seeds/{seed_id}/reactivate"}
+PARAMS.update(request_id=MISSING, notification_id=MISSING)  # issue 15: no such request or notification
+PARAMS.update(secret="mf_no-such-feed")  # issue 15: no feed has this secret
+# forms that must not be valid, so that the role check, not a write, decides (the edits: an empty title)
+FORMS = {"POST /coordinator/reports": {"formats": "nothing"}, "POST /seeds/{seed_id}/edit": {"title": ""},
+         "POST /needs/{need_id}/edit": {"title": ""}, "POST /my/profile": {"name": ""}}
 
 
 def route_keys(app) -> list[str]:

@@ -27,7 +27,8 @@ def pages_by_role(live) -> dict[str, list[str]]:
     return {
         "anonymous": ["/signin", "/privacy"],
         "poster": ["/", "/needs", "/needs/new", f"/needs/{need}", "/notifications", "/introductions"],
-        "researcher": ["/my/seeds", "/seeds/new", f"/seeds/{seed}", f"/seeds/{seed}/edit"],
+        "researcher": ["/my/seeds", "/seeds/new", f"/seeds/{seed}", f"/seeds/{seed}/edit", "/my/profile",
+                       f"/researchers/{live.actors.researcher_id}"],
         "coordinator": ["/coordinator", "/coordinator/outcomes"],
     }
 
