@@ -1,13 +1,13 @@
 """`matcher-admin`: run the server, load the demo corpus, check the index, embed for a new model, import a
-university's シーズ集 (api/seed_import_cli.py), and create accounts and API tokens, list and revoke tokens,
-disable accounts (api/tokens.py)."""
+university's シーズ集 (api/seed_import_cli.py), and create accounts and API tokens (api/accounts.py, whose rules
+the admin pages share), list and revoke tokens, disable accounts (api/tokens.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -16,20 +16,18 @@ import typer
 from rich.console import Console
 from sqlmodel import Session
 
-from . import tokens
+from . import accounts, tokens
 from .auth import issue_token, revoke_token
 from .db import make_engine, migrate
-from .models import Account, Organisation, OrgKind, Researcher, Role, utcnow
+from .errors import ApiError
+from .models import Account, Role
 from .settings import get_settings
 
 app = typer.Typer(help="産学官連携マッチング API の管理コマンド", no_args_is_help=True, add_completion=False)
 console = Console()
 JST = ZoneInfo("Asia/Tokyo")
-EXPIRES = typer.Option("--expires-days", min=1, help="有効期限（日数）。省略すると失効させるまで有効")
-
-
-def _expiry(days: int | None) -> datetime | None:
-    return utcnow() + timedelta(days=days) if days is not None else None
+EXPIRES = typer.Option("--expires-days", min=1, max=accounts.EXPIRES_DAYS_MAX,
+                       help="有効期限（日数）。省略すると失効させるまで有効")
 
 
 @contextmanager
@@ -149,23 +147,10 @@ def create_account(
     liaison_office: Annotated[bool, typer.Option("--liaison-office", help=LIAISON_HELP)] = False,
 ) -> None:
     """アカウントを作り、APIトークンを1つ発行して表示する（トークンはこの時だけ表示されます）。"""
-    with _session() as session:
-        if organisation_id is not None and session.get(Organisation, organisation_id) is None:
-            raise typer.BadParameter(f"組織（ID: {organisation_id}）が見つかりません。")
-        if liaison_office:
-            _check_university(session, organisation_id)
-        account = Account(name=name, role=role, organisation_id=organisation_id, is_liaison_office=liaison_office)
-        session.add(account)
-        session.flush()
-        if researcher_id is not None:
-            researcher = session.get(Researcher, researcher_id)
-            if researcher is None or role != Role.researcher:
-                raise typer.BadParameter(
-                    "研究者IDは、role が researcher のときに、登録済みの研究者を指定してください。")
-            researcher.account_id = account.id
-            session.add(researcher)
-        session.commit()
-        token = issue_token(session, account, label="created by matcher-admin", expires_at=_expiry(expires_days))
+    with _session() as session, _as_bad_parameter():
+        account, token = accounts.create_account(
+            session, name=name, role=role, organisation_id=organisation_id, researcher_id=researcher_id,
+            liaison_office=liaison_office, expires_days=expires_days, label="created by matcher-admin")
         console.print(f"アカウント {account.id}（{role.value}）を作成しました。")
         print(token)
 
@@ -173,10 +158,13 @@ def create_account(
 LIAISON_HELP = "大学の産学連携窓口のアカウントにする（紹介依頼が届き、承諾・辞退できる。大学の組織のIDが必要）"
 
 
-def _check_university(session: Session, organisation_id: int | None) -> None:
-    org = session.get(Organisation, organisation_id) if organisation_id is not None else None
-    if org is None or org.kind != OrgKind.university:
-        raise typer.BadParameter("産学連携窓口にできるのは、大学の組織（--organisation-id）のアカウントだけです。")
+@contextmanager
+def _as_bad_parameter() -> Iterator[None]:
+    """The rules' Japanese ApiError (api/accounts.py) as the command line's usage error."""
+    try:
+        yield
+    except ApiError as exc:
+        raise typer.BadParameter(exc.message) from exc
 
 
 @app.command("set-liaison-office")
@@ -188,7 +176,8 @@ def set_liaison_office(account_id: int,
         if account is None:
             raise typer.BadParameter(f"アカウント（ID: {account_id}）が見つかりません。")
         if not off:
-            _check_university(session, account.organisation_id)
+            with _as_bad_parameter():
+                accounts.check_university(session, account.organisation_id)
         account.is_liaison_office = not off
         session.add(account)
         session.commit()
@@ -231,11 +220,8 @@ def export_feedback(out: Annotated[Path, typer.Option("--out", help="書き出�
 def create_token(account_id: int, label: str | None = None,
                  expires_days: Annotated[int | None, EXPIRES] = None) -> None:
     """既存のアカウントに新しいAPIトークンを発行する。"""
-    with _session() as session:
-        account = session.get(Account, account_id)
-        if account is None:
-            raise typer.BadParameter(f"アカウント（ID: {account_id}）が見つかりません。")
-        print(issue_token(session, account, label=label, expires_at=_expiry(expires_days)))
+    with _session() as session, _as_bad_parameter():
+        print(accounts.new_token(session, account_id, label=label, expires_days=expires_days)[1])
 
 
 @app.command("revoke-token")

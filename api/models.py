@@ -146,6 +146,8 @@ class OrganisationBase(SQLModel):
     name: str = Field(min_length=1, max_length=NAME_MAX_CHARS, index=True)
     kind: OrgKind
     prefecture_code: str = Field(max_length=2)
+    # 全国地方公共団体コード of the campus (corpora/master/municipalities.csv): a university's distances start there
+    municipality_code: str | None = Field(default=None, max_length=6)
     name_en: str | None = Field(default=None, max_length=NAME_MAX_CHARS)
     liaison_office: str | None = Field(default=None, max_length=NAME_MAX_CHARS)
     liaison_url: str | None = Field(default=None, max_length=500)
@@ -155,9 +157,16 @@ class OrganisationBase(SQLModel):
 
 class OrganisationCreate(OrganisationBase):
     model_config = FORBID
+    municipality_code: str | None = Field(default=None, max_length=30)  # a code or a name; stored as the code
     _prefecture = field_validator("prefecture_code", mode="before")(_check_prefecture)
     _text = field_validator("name", "name_en", "liaison_office", "liaison_url", "liaison_email",
                             "liaison_phone")(one_line)
+
+    @field_validator("municipality_code")
+    @classmethod
+    def _municipality_in_prefecture(cls, value: str | None, info: ValidationInfo) -> str | None:
+        prefecture = info.data.get("prefecture_code")  # validated first; absent when it was refused (as a need's)
+        return default_places().need_municipality_code(value, prefecture) if prefecture else value
 
 
 class Organisation(OrganisationBase, table=True):

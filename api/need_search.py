@@ -38,7 +38,7 @@ POSTER_KINDS = {OrgKind.municipality: "自治体", OrgKind.company: "企業", Or
                 OrgKind.other: "その他"}
 
 
-def _blank_is_none(value: Any) -> Any:
+def blank_is_none(value: Any) -> Any:
     """An empty field of the page's form (or `?prefecture=`) means "no filter"."""
     return None if isinstance(value, str) and not value.strip() else value
 
@@ -58,7 +58,7 @@ class NeedSearch(BaseModel):
     posted_to: date | None = Field(default=None, description="この日（日本時間）までに投稿されたニーズ")
 
     _blank = field_validator("q", "prefecture", "region", "market_area", "poster_kind", "posted_from", "posted_to",
-                             mode="before")(_blank_is_none)
+                             mode="before")(blank_is_none)
 
     @field_validator("q")
     @classmethod
@@ -79,7 +79,7 @@ class NeedSearch(BaseModel):
     @classmethod
     def _date(cls, value: Any) -> Any:
         if not isinstance(value, str) or not value.strip():
-            return _blank_is_none(value)
+            return blank_is_none(value)
         try:  # NFKC: full-width digits typed with a Japanese input method
             day = date.fromisoformat(unicodedata.normalize("NFKC", value).strip())
         except ValueError:
@@ -112,13 +112,13 @@ def _start_of_day_jst(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=JST)
 
 
-def _like(word: str) -> str:
+def like_pattern(word: str) -> str:
     escaped = word.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%")
     return "%" + escaped.replace("_", LIKE_ESCAPE + "_") + "%"
 
 
 def _has_word(word: str) -> ColumnElement[bool]:
-    pattern = _like(word)
+    pattern = like_pattern(word)
     return or_(col(Need.title).ilike(pattern, escape=LIKE_ESCAPE),
                col(Need.description).ilike(pattern, escape=LIKE_ESCAPE))
 

@@ -174,6 +174,9 @@ FIELDS: dict[str, str] = {
     "IntroductionOut.message": "依頼者からのメッセージ",
     "IntroductionOut.reason": "承諾・辞退の理由",
     "IntroductionOut.organisation_id": "依頼を受けた大学（組織）の ID",
+    "OrganisationCreate.municipality_code": ("キャンパス（所在地）の市区町村。全国地方公共団体コードか名前で、"
+                                             "都道府県の中の市区町村（任意。大学の距離はここから測る）"),
+    "OrganisationPublic.municipality_code": "キャンパス（所在地）の市区町村の全国地方公共団体コード（6桁。分かる場合）",
     "IntroductionOut.university": "依頼を受けた大学の名称",
     "IntroductionOut.researcher": "依頼を受けた研究者（大学単位の候補なら null）",
     "FeedbackOut.reason": "評価の理由（任意）",

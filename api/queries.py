@@ -22,6 +22,7 @@ from .models import Account, Need, NeedPublic, Organisation, Researcher, Role, S
 from .need_search import NeedSearch, search_condition
 from .present import match_out, need_public, seed_public
 from .schemas import MatchOptions, MatchOut, NeedHitOut, Page
+from .seed_search import SeedSearch, seed_search_condition
 from .service import MatchService, passage_text, seed_record
 
 Table = TypeVar("Table", Need, Seed)
@@ -67,14 +68,18 @@ def readable_seeds(session: Session, account: Account) -> ColumnElement[bool]:
     return or_(access.listed_seeds(), _own_seeds(me))
 
 
-def list_seeds(session: Session, account: Account, *, limit: int, offset: int, mine: bool) -> Page[SeedPublic]:
-    """The seeds `account` may read (`readable_seeds`); `mine`: only its own, withdrawn and drafts too."""
+def list_seeds(session: Session, account: Account, *, limit: int, offset: int, mine: bool,
+               search: SeedSearch | None = None) -> Page[SeedPublic]:
+    """The seeds `account` may read (`readable_seeds`), narrowed by `search` (api/seed_search.py); `mine`: only
+    its own, withdrawn and drafts too."""
     query = select(Seed)
     if mine:
         me = access.researcher_of(session, account) if account.role == Role.researcher else None
         query = query.where(_own_seeds(me))
     else:
         query = query.where(readable_seeds(session, account))
+    if search is not None:
+        query = query.where(seed_search_condition(search))
     rows, total = _page(session, query, [col(Seed.id)], limit, offset)
     return Page(items=[seed_public(session, s) for s in rows], total=total, limit=limit, offset=offset)
 

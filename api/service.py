@@ -53,7 +53,8 @@ def university_record(org: m.Organisation) -> rec.University:
     if org.liaison_office or org.liaison_url or org.liaison_email or org.liaison_phone:
         liaison = rec.Liaison(office=org.liaison_office or f"{org.name} 産学連携窓口", url=org.liaison_url,
                               email=org.liaison_email, phone=org.liaison_phone)
-    return rec.University(name=org.name, prefecture_code=org.prefecture_code, name_en=org.name_en, liaison=liaison)
+    return rec.University(name=org.name, prefecture_code=org.prefecture_code, name_en=org.name_en, liaison=liaison,
+                          municipality_code=org.municipality_code)  # None: the master's 本部所在地 (places.campus)
 
 
 class SeedFields(Protocol):

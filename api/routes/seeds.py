@@ -21,6 +21,7 @@ from ..params import PathId
 from ..present import seed_public
 from ..rate_limits import MATCHES, RATE_LIMITED_RESPONSE, WRITES
 from ..schemas import NeedHitOut, Page
+from ..seed_search import SeedSearch
 
 router = APIRouter(route_class=ApiRoute, prefix="/seeds", tags=["seeds"], responses={
     401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
@@ -40,11 +41,12 @@ def create_seed(body: SeedCreate, session: SessionDep, service: ServiceDep, acco
 def list_seeds(session: SessionDep, account: AccountDep,
                limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = PAGE_LIMIT_DEFAULT,
                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-               mine: bool = False) -> Page[SeedPublic]:
+               mine: bool = False, search: Annotated[SeedSearch, Query()] = SeedSearch()) -> Page[SeedPublic]:
     """読めるシーズの一覧。mine=true で自分のシーズ（取り下げ・下書きを含む）。
 
-    下書きは本人だけ、取り下げ済みは本人と管理者だけが読める。"""
-    return queries.list_seeds(session, account, limit=limit, offset=offset, mine=mine)
+    q（キーワード: 空白で区切った語をすべて、タイトルか概要、または研究者の氏名か所属に含む）と、大学の都道府県・
+    地域・大学名・市場領域・研究の段階で絞り込める。下書きは本人だけ、取り下げ済みは本人と管理者だけが読める。"""
+    return queries.list_seeds(session, account, limit=limit, offset=offset, mine=mine, search=search)
 
 
 @router.get("/{seed_id}", operation_id="get_seed", response_model=SeedPublic)

@@ -19,6 +19,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from . import (
+    admin_accounts,
+    admin_orgs,
     alerts,
     coordinator,
     feedback,
@@ -30,6 +32,7 @@ from . import (
     privacy,
     profile,
     seed_import,
+    seed_list,
     seeds,
 )
 from .render import error_response
@@ -37,7 +40,7 @@ from .render import error_response
 # needs before need_results: /needs/new and /needs/municipalities before /needs/{need_id}
 ROUTERS = (home.router, needs.router, need_results.router, seeds.router, coordinator.router, privacy.router,
            introductions.router, feedback.router, notifications.router, seed_import.router,
-           alerts.router, profile.router)  # issue 15
+           alerts.router, profile.router, seed_list.router, admin_orgs.router, admin_accounts.router)  # issue 15
 
 __all__ = ["ROUTERS", "error_response", "include_pages"]
 

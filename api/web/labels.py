@@ -48,6 +48,8 @@ ERROR_TITLE = "エラーが発生しました"
 SEARCH_LABELS = {"q": "キーワード", "prefecture": "都道府県", "region": "地域", "market_area": "市場領域",
                  "poster_kind": "投稿者の種類", "posted_from": "投稿日（から）", "posted_to": "投稿日（まで）",
                  "page": "ページ"}
+SEED_SEARCH_LABELS = {"q": "キーワード", "university": "大学名", "prefecture": "都道府県", "region": "地域",
+                      "market_area": "市場領域", "readiness": "研究の段階", "page": "ページ"}
 PAGE_NUMBER = "ページは 1 以上の整数で指定してください。"
 SEARCH_REFUSED = "検索の条件に誤りがあります。各項目のメッセージを確認してください。"
 RESULT_FILTER_LABELS = {"scope": "範囲", "level": "単位", "sort": "並べ替え", "top_k": "候補の数",

@@ -81,6 +81,12 @@ NO_SEEDS = {
                      "GET /api/v1/notifications/feed.atom", "GET /feeds/{secret}.atom", "GET /alerts", "POST /alerts",
                      "POST /alerts/feed"],
                     "alert settings and the notifications' feed: alerts name listed seeds only, never a draft"),
+    # issue 15: the admin pages list organisations, accounts (with a linked researcher's name) and tokens, no seed
+    **dict.fromkeys(["GET /admin/organisations", "POST /admin/organisations", "GET /admin/accounts",
+                     "POST /admin/accounts", "POST /admin/accounts/{account_id}/disable",
+                     "POST /admin/accounts/{account_id}/enable", "GET /admin/tokens", "POST /admin/tokens",
+                     "POST /admin/tokens/{token_id}/revoke"],
+                    "admin pages: organisations, accounts and tokens; no seed is read or shown"),
     # issue 15, bulk seed import: the dry run and the job name the file's rows and, by external id, only the seeds
     # the university's office imported itself (seeds registered one by one have no external id)
     **dict.fromkeys(["GET /seed-import", "GET /seed-import/template", "POST /seed-import/check",
@@ -164,6 +170,8 @@ SEED_ROUTES = {
         c.api("POST", f"/needs/{c.seeds['need']}/matches/export", params={"format": "csv"},
               json={"level": level, "top_k": 50}) for level in ("seed", "researcher", "university")]),
     "GET /my/seeds": ("list", lambda c: [c.page("GET", "/my/seeds")]),
+    # issue 15: the seeds' search page, searched for the draft's own words (not its mark: the search box echoes it)
+    "GET /seeds": ("list", lambda c: [c.page("GET", "/seeds?q=雪室"), c.page("GET", "/seeds?q=熟成野菜")]),
     "GET /seeds/{seed_id}": ("item", lambda c: [c.page("GET", f"/seeds/{c.seed_id}")]),
     "GET /seeds/{seed_id}/edit": ("item", lambda c: [c.page("GET", f"/seeds/{c.seed_id}/edit")]),
     "POST /seeds/{seed_id}/edit": ("item", lambda c: [c.page("POST", f"/seeds/{c.seed_id}/edit",

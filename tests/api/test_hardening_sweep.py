@@ -78,6 +78,14 @@ FORM_FIELDS = {
     # issue 15: standing alerts (the band is a choice: anything else is refused on the page)
     "POST /alerts": ["enabled", "level"],
     "POST /alerts/feed": [],
+    # issue 15: the admin pages (disable, enable and revoke carry no field: the sweep posts nothing to them)
+    "POST /admin/organisations": ["name", "kind", "prefecture_code", "municipality_code", "name_en", "liaison_office",
+                                  "liaison_url", "liaison_email", "liaison_phone"],
+    "POST /admin/accounts": ["name", "role", "organisation_id", "researcher_id", "liaison_office", "expires_days"],
+    "POST /admin/accounts/{account_id}/disable": [],
+    "POST /admin/accounts/{account_id}/enable": [],
+    "POST /admin/tokens": ["account_id", "expires_days", "label"],
+    "POST /admin/tokens/{token_id}/revoke": [],
     # issue 15: the bulk seed import (the file itself is sent as multipart by its own tests; here, every other field)
     "POST /seed-import/check": ["organisation_id", "file"],
     "POST /seed-import/run": ["upload"],

@@ -151,12 +151,23 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "POST /api/v1/seed-imports/check": (422, 403, 403, 403, 401),
     "POST /api/v1/seed-imports": (422, 403, 403, 403, 401),
     "GET /api/v1/seed-imports/{job_id}": (404, 403, 403, 403, 401),
+    "GET /seeds": (200, 200, 200, 200, 303),  # issue 15: the seeds' search
     "GET /my/profile": (403, 403, 200, 403, 303),  # issue 15: a researcher's own profile (admins edit by the API)
     "POST /my/profile": (403, 403, 422, 403, 303),
     "GET /researchers/{researcher_id}": (200, 200, 200, 200, 303),
     "GET /alerts": (200, 200, 200, 200, 303),
     "POST /alerts": (422, 422, 422, 422, 303),  # no level chosen: nothing saved
     "POST /alerts/feed": (200, 200, 200, 200, 303),
+    # issue 15: the admin pages (the forms sent empty: nothing is written; missing ids: 404 for admins)
+    "GET /admin/organisations": (200, 403, 403, 403, 303),
+    "POST /admin/organisations": (422, 403, 403, 403, 303),
+    "GET /admin/accounts": (200, 403, 403, 403, 303),
+    "POST /admin/accounts": (422, 403, 403, 403, 303),
+    "POST /admin/accounts/{account_id}/disable": (404, 403, 403, 403, 303),
+    "POST /admin/accounts/{account_id}/enable": (404, 403, 403, 403, 303),
+    "GET /admin/tokens": (200, 403, 403, 403, 303),
+    "POST /admin/tokens": (422, 403, 403, 403, 303),
+    "POST /admin/tokens/{token_id}/revoke": (404, 403, 403, 403, 303),
 }
 # path parameters: real rows, except where a call would change one (a withdrawal names a missing id)
 PARAMS = {"need_id": 901, "seed_id": 1, "organisation_id": 1, "job_id": MISSING, "token_id": MISSING,

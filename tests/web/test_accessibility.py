@@ -26,10 +26,12 @@ def pages_by_role(live) -> dict[str, list[str]]:
     seed = first_id(live, m.Seed, m.Seed.researcher_id == live.actors.researcher_id)
     return {
         "anonymous": ["/signin", "/privacy"],
-        "poster": ["/", "/needs", "/needs/new", f"/needs/{need}", "/notifications", "/introductions"],
+        "poster": ["/", "/needs", "/needs/new", f"/needs/{need}", "/notifications", "/introductions",
+                   "/seeds?q=水"],
         "researcher": ["/my/seeds", "/seeds/new", f"/seeds/{seed}", f"/seeds/{seed}/edit", "/my/profile",
                        f"/researchers/{live.actors.researcher_id}"],
         "coordinator": ["/coordinator", "/coordinator/outcomes"],
+        "admin": ["/admin/organisations", "/admin/accounts", "/admin/tokens"],  # issue 15: the admin pages
     }
 
 
@@ -39,7 +41,7 @@ def blocking_violations(page) -> list[str]:
             for v in results.response["violations"] if v.get("impact") in BLOCKING]
 
 
-@pytest.mark.parametrize("role", ["anonymous", "poster", "researcher", "coordinator"])
+@pytest.mark.parametrize("role", ["anonymous", "poster", "researcher", "coordinator", "admin"])
 def test_the_main_pages_have_no_serious_accessibility_violations(browser, live_server, role):
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
