@@ -43,6 +43,21 @@ def blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+def search_words(value: str | None) -> str | None:
+    """A keyword field of a search (the needs' and the seeds'): one line, at most WORDS_MAX words."""
+    if value is None:
+        return None
+    one_line(value)
+    if len(value.split()) > WORDS_MAX:
+        raise ValueError(TOO_MANY_WORDS)
+    return value.strip()
+
+
+def prefecture_or_none(value: str | None) -> str | None:
+    """A prefecture filter, given by code or name, as its code."""
+    return None if value is None else prefecture_code_of(value)
+
+
 class NeedSearch(BaseModel):
     """The keyword and filters of the list of needs; every field is optional and narrows the list."""
 
@@ -60,20 +75,8 @@ class NeedSearch(BaseModel):
     _blank = field_validator("q", "prefecture", "region", "market_area", "poster_kind", "posted_from", "posted_to",
                              mode="before")(blank_is_none)
 
-    @field_validator("q")
-    @classmethod
-    def _words(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        one_line(value)
-        if len(value.split()) > WORDS_MAX:
-            raise ValueError(TOO_MANY_WORDS)
-        return value.strip()
-
-    @field_validator("prefecture")
-    @classmethod
-    def _prefecture(cls, value: str | None) -> str | None:
-        return None if value is None else prefecture_code_of(value)
+    _words = field_validator("q")(search_words)
+    _prefecture = field_validator("prefecture")(prefecture_or_none)
 
     @field_validator("posted_from", "posted_to", mode="before")
     @classmethod

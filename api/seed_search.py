@@ -20,10 +20,16 @@ from sqlmodel import col, select
 
 from matcher.regions import default_prefectures
 
-from .models import MARKET_AREAS, Organisation, Readiness, Researcher, Seed, prefecture_code_of
-from .need_search import LIKE_ESCAPE, QUERY_MAX_CHARS, TOO_MANY_WORDS, WORDS_MAX, blank_is_none, like_pattern
+from .models import MARKET_AREAS, Organisation, Readiness, Researcher, Seed
+from .need_search import (
+    LIKE_ESCAPE,
+    QUERY_MAX_CHARS,
+    blank_is_none,
+    like_pattern,
+    prefecture_or_none,
+    search_words,
+)
 from .schemas import Region
-from .text_checks import one_line
 
 
 class SeedSearch(BaseModel):
@@ -42,20 +48,8 @@ class SeedSearch(BaseModel):
     _blank = field_validator("q", "prefecture", "region", "university", "market_area", "readiness",
                              mode="before")(blank_is_none)
 
-    @field_validator("q", "university")
-    @classmethod
-    def _words(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        one_line(value)
-        if len(value.split()) > WORDS_MAX:
-            raise ValueError(TOO_MANY_WORDS)
-        return value.strip()
-
-    @field_validator("prefecture")
-    @classmethod
-    def _prefecture(cls, value: str | None) -> str | None:
-        return None if value is None else prefecture_code_of(value)
+    _words = field_validator("q", "university")(search_words)
+    _prefecture = field_validator("prefecture")(prefecture_or_none)
 
     def words(self) -> list[str]:
         return self.q.split() if self.q else []

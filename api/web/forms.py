@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from ..errors import ApiError, validation_details
@@ -118,3 +118,16 @@ def _report_message(field: str, kind: str, message: str) -> str:
     if field == "unmet_threshold":
         return labels.THRESHOLD_FORMAT
     return labels.REPORT_MESSAGES.get(kind, message)
+
+
+Search = TypeVar("Search", bound=BaseModel)
+
+
+def search_of(request: Request, model: type[Search]) -> tuple[Search, dict[str, str]]:
+    """The search (of needs or of seeds) the address asks for, and the errors of the values refused (then nothing
+    is narrowed)."""
+    typed = {name: request.query_params.get(name, "") for name in model.model_fields}
+    try:
+        return model.model_validate(typed), {}
+    except ValidationError as exc:
+        return model(), form_errors(exc)

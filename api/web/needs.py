@@ -22,7 +22,7 @@ from ..need_search import POSTER_KINDS, NeedSearch
 from ..params import PathId
 from . import labels
 from .deps import PAGE_WRITES, SignedIn, require
-from .forms import Form, Values, check_csrf, form_errors, need_values, without_empty
+from .forms import Form, Values, check_csrf, form_errors, need_values, search_of, without_empty
 from .render import redirect, render
 from .routing import page_router
 
@@ -49,13 +49,6 @@ PER_PAGE = 20
 SEARCH_FIELDS = tuple(NeedSearch.model_fields)
 
 
-def search_of(request: Request) -> tuple[NeedSearch, dict[str, str]]:
-    """The search the address asks for, and the errors of the values refused (then nothing is narrowed)."""
-    typed = {name: request.query_params.get(name, "") for name in SEARCH_FIELDS}
-    try:
-        return NeedSearch.model_validate(typed), {}
-    except ValidationError as exc:
-        return NeedSearch(), form_errors(exc)
 
 
 def page_of(request: Request) -> tuple[int, dict[str, str]]:
@@ -72,7 +65,7 @@ MINE_SHOWN = 5  # the newest of the poster's own needs, above the search; "all o
 
 @router.get("/needs")
 def needs_list(request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
-    search, errors = search_of(request)
+    search, errors = search_of(request, NeedSearch)
     narrowed = not errors and not search.is_empty()  # a refused value narrows nothing: the page says so
     number, page_errors = page_of(request)
     errors.update(page_errors)

@@ -10,7 +10,6 @@ from math import ceil
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
 
 from matcher.market_areas import market_area_choices, market_area_names
 from matcher.regions import REGION_ORDER, default_prefectures
@@ -21,7 +20,7 @@ from ..models import Readiness
 from ..seed_search import SeedSearch
 from . import labels
 from .deps import SignedIn
-from .forms import form_errors
+from .forms import search_of
 from .needs import page_of, prefecture_groups
 from .render import render
 from .routing import page_router
@@ -35,10 +34,7 @@ SEARCH_FIELDS = tuple(SeedSearch.model_fields)
 @router.get("/seeds")
 def seeds_list(request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
     typed = {name: request.query_params.get(name, "") for name in SEARCH_FIELDS}
-    try:
-        search, errors = SeedSearch.model_validate(typed), {}
-    except ValidationError as exc:
-        search, errors = SeedSearch(), form_errors(exc)
+    search, errors = search_of(request, SeedSearch)
     number, page_errors = page_of(request)
     errors.update(page_errors)
     narrowed = not set(errors) - {"page"} and not search.is_empty()
