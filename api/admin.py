@@ -1,6 +1,8 @@
-"""`matcher-admin`: run the server, load the demo corpus, check the index, embed for a new model, import a
-university's シーズ集 (api/seed_import_cli.py), and create accounts and API tokens (api/accounts.py, whose rules
-the admin pages share), list and revoke tokens, disable accounts (api/tokens.py)."""
+"""`matcher-admin`: run the server, load the demo corpus, check the index, embed for a new model (on Ray if
+asked), make a batch report from the database (api/report_cli.py), import a
+university's シーズ集 (api/seed_import_cli.py), and create accounts and API tokens, change an account's role,
+disable and enable it (api/accounts.py, whose rules and audit rows the admin pages and API share), list and revoke
+tokens (api/tokens.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -23,9 +25,14 @@ from .errors import ApiError
 from .models import Account, Role
 from .settings import get_settings
 
+if TYPE_CHECKING:
+    from matcher.embed import TextEncoder
+
 app = typer.Typer(help="産学官連携マッチング API の管理コマンド", no_args_is_help=True, add_completion=False)
 console = Console()
 JST = ZoneInfo("Asia/Tokyo")
+# where `embed --ray-workers` and `report --shards` run: docs/scale-out.md
+RayAddress = Annotated[str, typer.Option(help="Ray クラスタのアドレス（空なら既存のクラスタか、このマシンで起動）")]
 EXPIRES = typer.Option("--expires-days", min=1, max=accounts.EXPIRES_DAYS_MAX,
                        help="有効期限（日数）。省略すると失効させるまで有効")
 
@@ -111,6 +118,8 @@ def verify_index_command(
 @app.command("embed")
 def embed_command(
     model_dir: Annotated[Path, typer.Option("--model-dir", help="次に使う sentence-transformers モデルのフォルダ")],
+    ray_workers: Annotated[int, typer.Option(help="Ray のワーカー数（0 = このプロセスで埋め込む）")] = 0,
+    ray_address: RayAddress = "",
 ) -> None:
     """別のモデルのベクトルを前もって作り、データベースに保存する（サービスは止めずに、途中で止めても再開できる）。
 
@@ -118,16 +127,14 @@ def embed_command(
     """
     from rich.progress import Progress
 
-    from matcher.embed import Encoder
-
     from .reembed import embed_missing
 
     settings = get_settings()
-    encoder = Encoder(model_dir, threads=settings.threads)
     engine = make_engine(settings.sqlalchemy_url)
     try:
         migrate(engine)
-        with Progress(console=console) as progress:
+        with _encoder(model_dir, settings.threads, settings.encoder_backend, ray_workers, ray_address) as encoder, \
+                Progress(console=console) as progress:
             task = progress.add_task(f"{encoder.name} のベクトル", total=None)
             report = embed_missing(engine, encoder, progress=lambda done, total: progress.update(
                 task, completed=done, total=total))
@@ -135,6 +142,58 @@ def embed_command(
         engine.dispose()
     console.print(f"モデル {report.model_id}: 文章 {report.texts} 件のうち、保存済み {report.already_stored} 件、"
                   f"今回作成 {report.embedded} 件")
+
+
+@contextmanager
+def _encoder(model_dir: Path, threads: int, backend: str, ray_workers: int, ray_address: str) -> Iterator[TextEncoder]:
+    """The encoder of `embed`: in this process, or `ray_workers` actors on a Ray cluster (matcher/ray_encode.py)."""
+    from matcher.embed import Encoder
+
+    if ray_workers <= 0:
+        yield Encoder(model_dir, threads=threads, backend=backend)
+        return
+    from matcher.ray_encode import EncoderSpec, RayEncoder
+    from matcher.shards import ray_session
+
+    with ray_session(ray_address or None):
+        pool = RayEncoder(EncoderSpec(model_dir, backend), ray_workers)  # one torch thread per actor
+        try:
+            yield pool
+        finally:
+            pool.close()
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="出力フォルダ")] = Path("var/reports/latest"),
+    formats: Annotated[str, typer.Option("--format", "-f", help="html,xlsx,csv,pdf,json（カンマ区切り）")] =
+        "html,xlsx,csv,json",
+    region: Annotated[list[str], typer.Option("--region", "-r", help="地域ブロック（複数可）")] = [],  # noqa: B006
+    prefecture: Annotated[list[str], typer.Option("--prefecture", "-p", help="都道府県（複数可）")] = [],  # noqa: B006
+    shards: Annotated[int, typer.Option(help="シーズを分けるシャード数（2以上で Ray が分担。結果は1と同じ）")] = 1,
+    ray_address: RayAddress = "",
+) -> None:
+    """データベースのシーズとニーズでレポートを作る（Ray で分担して検索できる。docs/scale-out.md）。"""
+    from matcher.embed import Encoder
+    from matcher.report_render import parse_formats, render_report
+    from matcher.reports import ReportOptions, ReportScope
+
+    from .report_cli import report_from_database
+
+    settings = get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        migrate(engine)
+        encoder = Encoder(settings.model_dir, threads=settings.threads, backend=settings.encoder_backend)
+        scope = ReportScope(regions=tuple(region), prefectures=tuple(prefecture))
+        report = report_from_database(engine, encoder, scope, ReportOptions(), shards=shards,
+                                      ray_address=ray_address or None)
+        rendered = render_report(report, out, parse_formats(formats))
+    finally:
+        engine.dispose()
+    console.print(f"ニーズ {report.meta.needs} 件 × シーズ {report.meta.seeds} 件（シャード {shards}）")
+    for path in rendered.files:
+        console.print(f"  {path}")
 
 
 @app.command("create-account")
@@ -267,9 +326,18 @@ def _day(moment: datetime | None) -> str:
     return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
+@app.command("set-role")
+def set_role_command(account_id: int,
+                     role: Annotated[Role, typer.Option(help="poster / researcher / coordinator / admin")]) -> None:
+    """アカウントの役割を変える（最後の有効な管理者は変えられない）。監査記録に残る。"""
+    with _session() as session, _as_bad_parameter():
+        accounts.change_role(session, None, account_id, role)
+    console.print(f"アカウント {account_id} の役割を {role.value} にしました。")
+
+
 @app.command("disable-account")
 def disable_account_command(account_id: int) -> None:
-    """アカウントを停止する（トークンはすべて使えなくなり、画面のセッションも終わる）。"""
+    """アカウントを停止する（トークンはすべて使えなくなり、画面のセッションも終わる。最後の有効な管理者は停止できない）。"""
     _set_disabled(account_id, True)
     console.print(f"アカウント {account_id} を停止しました。")
 
@@ -282,10 +350,13 @@ def enable_account_command(account_id: int) -> None:
 
 
 def _set_disabled(account_id: int, disabled: bool) -> None:
+    """As the admin pages do, with the command line as the one who did it in the audit log."""
     with _session() as session:
-        if tokens.set_disabled(session, account_id, disabled) is None:
-            console.print(f"[red]アカウント（ID: {account_id}）が見つかりません。[/red]")
-            raise typer.Exit(1)
+        try:
+            accounts.set_disabled(session, None, account_id, disabled)
+        except ApiError as exc:
+            console.print(f"[red]{exc.message}[/red]")
+            raise typer.Exit(1) from exc
 
 
 @app.command("audit")
@@ -312,5 +383,7 @@ def audit_command(
 
 
 AUDIT_ACTIONS = {"contact_shown": "連絡先の表示", "support_seed_read": "サポートでのシーズの閲覧",
-                 "researcher_exported": "研究者のデータの書き出し", "researcher_erased": "研究者のデータの削除"}
+                 "researcher_exported": "研究者のデータの書き出し", "researcher_erased": "研究者のデータの削除",
+                 "account_role_changed": "アカウントの役割の変更", "account_disabled": "アカウントの停止",
+                 "account_enabled": "アカウントの再開", "organisation_updated": "組織の編集"}
 FIELD_NAMES = {"email": "メール", "phone": "電話"}

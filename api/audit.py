@@ -38,6 +38,10 @@ class AuditAction(StrEnum):
     support_seed_read = "support_seed_read"  # an admin read a seed (a draft, maybe) through the support path
     researcher_exported = "researcher_exported"  # a researcher downloaded its own data
     researcher_erased = "researcher_erased"  # a researcher's profile and seeds were deleted
+    account_role_changed = "account_role_changed"  # an admin (or the command line) changed an account's role
+    account_disabled = "account_disabled"
+    account_enabled = "account_enabled"
+    organisation_updated = "organisation_updated"  # an admin edited an organisation (the reason names the fields)
 
 
 class AuditEntry(SQLModel, table=True):

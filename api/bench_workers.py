@@ -81,7 +81,8 @@ def admin(env: Mapping[str, str], *args: str) -> str:
 
 
 @contextmanager
-def running_servers(envs: Mapping[str, Mapping[str, str]], *serve_args: str) -> Iterator[dict[str, Server]]:
+def running_servers(envs: Mapping[str, Mapping[str, str]], *serve_args: str,
+                    ready_bound: float = START_BOUND_S) -> Iterator[dict[str, Server]]:
     """Start one `matcher-admin serve` per environment, all at once; wait until each is ready; stop them all."""
     servers: dict[str, Server] = {}
     with ExitStack() as stack:
@@ -95,7 +96,7 @@ def running_servers(envs: Mapping[str, Mapping[str, str]], *serve_args: str) -> 
             servers[name] = server = Server(name, f"http://127.0.0.1:{port}", process, log_path)
             stack.callback(stop, server)  # registered after the log file: runs first
         for server in servers.values():
-            wait_ready(server)
+            wait_ready(server, ready_bound)
         yield servers
 
 

@@ -2,7 +2,9 @@
 
 - `export_researcher`: everything the service holds about the researcher: its account, its profile with both
   contact fields and their settings, every seed (drafts and withdrawn ones too), and the audit log's record of
-  who was shown its contact details (the principal may ask for that record).
+  who was shown its contact details (the principal may ask for that record), and the introduction requests
+  (紹介依頼, issue 15) addressed to it: who asked, the message, the answer and its reason, whether or not the
+  researcher answers them itself (the liaison office may have answered for it).
 - `erase_researcher`: in one transaction, the profile and every seed are deleted through the one write path
   (`usecases.erase_researcher`: a change row per seed, so every worker's index drops them), the stored passage
   vectors of those seeds' texts that no other seed shares are deleted, and the researcher's account is
@@ -17,14 +19,15 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from matcher.index import fingerprint
 
-from . import audit, reports_jobs, usecases
+from . import audit, introductions, reports_jobs, usecases
 from .auth import end_sessions
 from .embeddings import Embedding
+from .introduction_models import IntroductionRequest, IntroductionStatus
 from .models import (
     Account,
     AccountPublic,
@@ -52,12 +55,29 @@ class ResearcherSelf(ResearcherBase, ResearcherContact):
     created_at: datetime
 
 
+class IntroductionReceived(BaseModel):
+    """An introduction request addressed to the researcher, as its export shows it."""
+
+    id: int
+    requester: str = Field(description="依頼したニーズ投稿者（組織の名前、なければアカウントの名前）")
+    university: str = Field(description="依頼が届いた大学（産学連携窓口）")
+    partner_name: str = Field(description="依頼の宛先として示された連携先の名前")
+    message: str = Field(description="依頼者のメッセージ")
+    status: IntroductionStatus = Field(
+        description="pending: 回答待ち／accepted: 承諾（連絡先を依頼者に示した）／declined: 辞退")
+    reason: str | None = Field(description="承諾・辞退の理由（回答がなければ null）")
+    created_at: datetime = Field(description="依頼の日時")
+    answered_at: datetime | None = Field(description="回答の日時（回答がなければ null）")
+
+
 class ResearcherExport(BaseModel):
     exported_at: datetime
     account: AccountPublic | None
     researcher: ResearcherSelf
     seeds: list[SeedPublic]
     contact_disclosures: list[audit.AuditPublic]  # who was shown this researcher's e-mail or phone, newest first
+    introductions: list[IntroductionReceived] = Field(
+        description="この研究者あての紹介依頼（古い順）: 依頼者・メッセージ・回答と理由")
 
 
 class ErasureOut(BaseModel):
@@ -79,10 +99,19 @@ def export_researcher(session: Session, who: Account, researcher: Researcher) ->
         exported_at=utcnow(),
         account=AccountPublic(**account.model_dump(), researcher_id=researcher_id) if account else None,
         researcher=ResearcherSelf.model_validate(researcher, from_attributes=True),
-        seeds=[seed_public(session, seed) for seed in seeds], contact_disclosures=shown)
+        seeds=[seed_public(session, seed) for seed in seeds], contact_disclosures=shown,
+        introductions=_introductions(session, who, researcher_id))
     audit.record(session, audit.AuditAction.researcher_exported, who, researcher_id=researcher_id)
     session.commit()
     return export
+
+
+def _introductions(session: Session, who: Account, researcher_id: int) -> list[IntroductionReceived]:
+    """The requests addressed to the researcher, oldest first, as api/introductions.py presents them (no contact)."""
+    rows = session.exec(select(IntroductionRequest).where(col(IntroductionRequest.researcher_id) == researcher_id)
+                        .order_by(col(IntroductionRequest.id))).all()
+    return [IntroductionReceived.model_validate(introductions.out(session, who, row, with_contact=False),
+                                                from_attributes=True) for row in rows]
 
 
 def erase_researcher(session: Session, service: MatchService, data_dir: Path, who: Account,

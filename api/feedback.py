@@ -6,13 +6,16 @@ The feedback never reaches the ranking: nothing in matcher/ reads this table. It
 the ranking benchmark (`export_rows`, `matcher-admin export-feedback`), to be weighed once there is enough of it.
 
 Who gives it: the need's poster (and admins), the ones who asked for the match. Who reads it: coordinators of the
-need's region block (api/introductions.py `coordinator_region`) and admins; a poster reads its own.
+need's region block (api/introductions.py `coordinator_region`) and admins; a poster reads its own. The batch
+report counts its needs' outcomes with the same `outcomes` (api/report_outcomes.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, select
@@ -32,6 +35,7 @@ from .models import Account, Need, Role, stored_id, utcnow
 
 ONLY_THE_POSTER = "照合結果を評価できるのは、このニーズを投稿した本人（と管理者）です。"
 READERS = {Role.coordinator, Role.admin}
+Row = TypeVar("Row", IntroductionRequest, MatchFeedback)
 
 
 def give(session: Session, account: Account, body: FeedbackCreate) -> MatchFeedback:
@@ -80,9 +84,10 @@ def listed(session: Session, reader: Account, *, need_id: int | None = None, lim
     return [out(session, r) for r in rows]
 
 
-def outcomes(session: Session, region: str | None, now: datetime | None = None) -> list[PartnerOutcome]:
-    """Per partner, in `region` (None: all): introductions accepted, declined, pending and ignored, and feedback
-    useful and not; partners with the most of all first."""
+def outcomes(session: Session, region: str | None, now: datetime | None = None, *,
+             need_ids: AbstractSet[int] | None = None) -> list[PartnerOutcome]:
+    """Per partner, in `region` (None: all) and, given `need_ids`, on those needs only (a report's): introductions
+    accepted, declined, pending and ignored, and feedback useful and not; partners with the most of all first."""
     counted: dict[tuple[str, str], PartnerOutcome] = {}
 
     def of(level: str, key: str, name: str) -> PartnerOutcome:
@@ -93,7 +98,8 @@ def outcomes(session: Session, region: str | None, now: datetime | None = None) 
     if region is not None:
         requests = requests.where(col(IntroductionRequest.region) == region)
         feedback = feedback.where(col(MatchFeedback.region) == region)
-    for r in session.exec(requests).all():
+    # a report's needs may be thousands: kept out of the SQL (an IN list would meet the backends' parameter limits)
+    for r in _on(session.exec(requests).all(), need_ids):
         partner = of(r.partner_level, r.partner_key, r.partner_name)
         if is_ignored(r, now):
             partner.ignored += 1
@@ -103,13 +109,17 @@ def outcomes(session: Session, region: str | None, now: datetime | None = None) 
             partner.accepted += 1
         else:
             partner.declined += 1
-    for f in session.exec(feedback).all():
+    for f in _on(session.exec(feedback).all(), need_ids):
         partner = of(f.partner_level, f.partner_key, f.partner_name)
         if f.useful:
             partner.useful += 1
         else:
             partner.not_useful += 1
     return sorted(counted.values(), key=lambda p: (-_total(p), p.partner_name))
+
+
+def _on(rows: Sequence[Row], need_ids: AbstractSet[int] | None) -> Sequence[Row]:
+    return rows if need_ids is None else [row for row in rows if row.need_id in need_ids]
 
 
 def _total(p: PartnerOutcome) -> int:

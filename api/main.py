@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
         if model is None:
             from matcher.embed import Encoder
 
-            model = Encoder(settings.model_dir, threads=settings.threads)
+            model = Encoder(settings.model_dir, threads=settings.threads, backend=settings.encoder_backend)
         with Session(db) as session:
             # where the log stands is read before the index is rebuilt from the tables, so nothing that
             # commits in between is lost (api/follower.py)

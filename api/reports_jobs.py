@@ -29,6 +29,8 @@
 - Each progress report also goes to `report_progress`, in memory, which estimates the time left in the current stage
   from the speed measured in it (`remaining_s`); a download is named after the job's scope and day
   (`report_files`), while URLs keep the plain file names.
+- Once computed, the report carries the partner outcomes of its needs (introductions and feedback) that the job's
+  creator may read, and its files open only to those who may read them (api/report_outcomes.py).
 - `report_scope` turns a job's parameters into the engine's `ReportScope`: the
   one source of what the job covers, for the computation and for its description
   (`describe_scope`) in the report and on the page.
@@ -58,7 +60,7 @@ from matcher.records import Need as NeedRecord
 from matcher.report_render import RenderResult, render_report
 from matcher.reports import DEFAULT_UNMET_THRESHOLD, Report, ReportOptions, ReportScope, compute_report, select_needs
 
-from . import report_progress
+from . import report_outcomes, report_progress
 from .embeddings import stored_query_vectors
 from .errors import ApiError, RateLimited, not_found
 from .models import Account, Need, Seed, Status, stored_id, utcnow
@@ -157,9 +159,11 @@ def find_job(session: Session, job_id: int) -> ReportJob:
     return job
 
 
-def download(data_dir: Path, job: ReportJob, name: str) -> FileResponse:
-    """A file of the job: only names in `job.files`, so no path from a request reaches the disk. The download is
-    named after the job's scope and day (api/report_files.py); the URL keeps the plain name."""
+def download(data_dir: Path, job: ReportJob, name: str, *, session: Session, reader: Account) -> FileResponse:
+    """A file of the job: only names in `job.files`, so no path from a request reaches the disk, and only for a
+    reader who may read the partner outcomes in it (api/report_outcomes.py). The download is named after the job's
+    scope and day (api/report_files.py); the URL keeps the plain name."""
+    report_outcomes.check_may_open(session, reader, job)
     if name not in job.files:
         raise ApiError(404, "not_found", f"ファイル「{name}」はこのレポートにありません。")
     path = job_dir(data_dir, stored_id(job)) / name
@@ -265,7 +269,7 @@ def _summary(report: Report, rendered: RenderResult) -> dict[str, Any]:
             "share_crossing": round(report.silo.share_crossing, 4),
             "mean_gain_crossing": round(report.silo.mean_gain_crossing, 4),
             "unmet": sum(1 for n in report.needs if n.unmet), "replaced_chars": rendered.replaced_chars,
-            "timings": report.meta.timings}
+            "timings": report.meta.timings, **report_outcomes.summary(report)}
 
 
 def _run_in_turn(db: Database, service: MatchService, data_dir: Path, job_id: int, queue: ReportQueue) -> None:
@@ -281,7 +285,8 @@ def _run_in_turn(db: Database, service: MatchService, data_dir: Path, job_id: in
 def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> None:
     try:
         with Session(db) as session:
-            params = dict(session.get_one(ReportJob, job_id).params)
+            job = session.get_one(ReportJob, job_id)
+            params, creator_id = dict(job.params), job.created_by
         _update(db, job_id, status=JobStatus.running.value, started_at=utcnow(), stage="準備")
         last = [0.0]
 
@@ -299,6 +304,7 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
             vectors = stored_query_vectors(session, engine.encoder.name, [n.text for n in needs])
         report = compute_report(engine, scope, _options(params), needs=needs, need_vectors=vectors,
                                 progress=progress)
+        report.outcomes, report.outcomes_scope = report_outcomes.gather(db, creator_id, report)  # its creator's
         rendered = render_report(report, job_dir(data_dir, job_id), params.get("formats") or DEFAULT_FORMATS,
                                  csv_encoding=params.get("csv_encoding", "utf-8-sig"), progress=progress)
         if not _keep_named_seeds(db, data_dir, job_id, report):

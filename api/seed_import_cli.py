@@ -84,7 +84,7 @@ def _run(db: Database, organisation_id: int, rows: list[SourceRow], console: Con
     from matcher.embed import Encoder
 
     settings = get_settings()
-    encoder = Encoder(settings.model_dir, threads=settings.threads)
+    encoder = Encoder(settings.model_dir, threads=settings.threads, backend=settings.encoder_backend)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("開始しています", total=None)

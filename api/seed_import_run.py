@@ -4,8 +4,8 @@ Three steps, so that no lock and no write transaction is held while the encoder 
 1. plan the rows over a read transaction (api/seed_import_plan.py) and find which texts the index will hold
    whose vectors the embedding table lacks; close it;
 2. encode those texts, in chunks of `ENCODE_CHUNK` (each one batched encoder call; the chunks only let the
-   page show progress), with no session open: SQLite would otherwise refuse the later write of a read
-   transaction that another writer overtook meanwhile;
+   page show progress: the job writes it to its row at each chunk boundary), with no session open: SQLite would
+   otherwise refuse the later write of a read transaction that another writer overtook meanwhile;
 3. plan again in the write session, over the database as it is now (another write may have come between),
    encode what that plan adds (nothing, normally), and save every new and changed seed with its vector and
    change row in one transaction through the one write path (`usecases.save_imported_seeds`).
@@ -53,7 +53,7 @@ class ImportOutcome:
 def run_import(db: Database, encoder: TextEncoder, organisation_id: int, rows: list[SourceRow], *,
                service: MatchService | None = None, progress: Progress | None = None) -> ImportOutcome:
     """Import `rows` into the university `organisation_id`; ImportRejected (nothing written) if any row is refused."""
-    report = progress or (lambda stage, done, total: None)
+    report = progress or _silent
     report("行を確認しています", 0, len(rows))
     with Session(db) as session:
         plan = _checked_plan(session, organisation_id, rows)
@@ -65,10 +65,16 @@ def run_import(db: Database, encoder: TextEncoder, organisation_id: int, rows: l
         seeds = _seeds_of(session, plan)
         texts = _indexed_texts(session, encoder.name, plan)
         late = _missing(session, encoder.name, {p: t for p, t in texts.items() if p not in vectors})
-        vectors = {**vectors, **encode_texts(encoder, late, report)}
+        # no progress here: a progress write (a job's row, api/seed_import_jobs.py) from another connection would
+        # overtake this session's read, and SQLite would then refuse its write
+        vectors = {**vectors, **encode_texts(encoder, late, _silent)}
         usecases.save_imported_seeds(session, service, seeds, vectors, encoder.name)
     report("完了しました", len(rows), len(rows))
     return ImportOutcome(plan, encoded=len(vectors), reused=len(texts) - len(vectors))
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    """No progress to report."""
 
 
 def encode_texts(encoder: TextEncoder, texts: Mapping[str, str], progress: Progress) -> dict[str, Vector]:

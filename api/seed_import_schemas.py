@@ -53,10 +53,11 @@ class SeedImportPlanOut(BaseModel):
 
 
 class SeedImportJobOut(BaseModel):
-    id: int = Field(description="取り込みのジョブの番号（このサーバーのプロセスの中で）。")
-    status: Literal["queued", "running", "succeeded", "failed"] = Field(
+    id: int = Field(description="取り込みのジョブの番号（データベースに記録され、どのサーバーのプロセスでも読める）。")
+    status: Literal["queued", "running", "succeeded", "failed", "interrupted"] = Field(
         description="状態: queued（順番待ち）、running（取り込み中）、succeeded（完了）、"
-                    "failed（失敗。何も書き込んでいない）。")
+                    "failed（失敗。何も書き込んでいない）、interrupted（中断。取り込んでいたサーバーのプロセスが"
+                    "応答しなくなった。何も書き込んでいない）。")
     stage: str = Field(description="いまの段階（日本語）。")
     done: int = Field(description="いまの段階で済んだ数。")
     total: int = Field(description="いまの段階の全体の数（0 は未定）。")
@@ -64,7 +65,7 @@ class SeedImportJobOut(BaseModel):
     counts: SeedImportCountsOut | None = Field(description="完了したとき、結果ごとの行の数。")
     encoded: int = Field(description="完了したとき、この取り込みでベクトルにした文章の数。")
     reused: int = Field(description="完了したとき、保存済みのベクトルをそのまま使った文章の数。")
-    message: str | None = Field(description="失敗したときの理由（日本語）。")
+    message: str | None = Field(description="失敗・中断したときの理由（日本語）。")
     problems: list[SeedImportProblemOut] = Field(description="確認の後にデータベースが変わって取り込めなくなった行。")
     created_at: datetime = Field(description="取り込みを始めた日時（UTC）。")
     finished_at: datetime | None = Field(description="終わった日時（UTC）。")

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.corpus import CORPUS_DIR
 from matcher.embed import DEFAULT_MODEL_DIR
+from matcher.encoder_backends import BACKENDS, DEFAULT_BACKEND, model_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     model_dir: Path = DEFAULT_MODEL_DIR
     index_dir: Path | None = None  # default: data_dir / "index"
     threads: int = 2
+    # where the encoder runs (matcher/encoder_backends.py): torch, openvino, openvino-int8, …; the vectors' model id
+    # carries it, so changing it re-embeds every text once (docs/benchmarks.md, "Query encoding back-ends")
+    encoder_backend: str = DEFAULT_BACKEND
     load_demo: bool = False  # load the corpus into the database at start-up (idempotent)
     corpus_dir: Path = CORPUS_DIR
 
@@ -73,6 +77,13 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")  # psycopg 3, not psycopg2
         return value
 
+    @field_validator("encoder_backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"MATCHER_ENCODER_BACKEND must be one of {', '.join(BACKENDS)}")
+        return value
+
     @field_validator("rate_limit_match", "rate_limit_write")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
@@ -89,6 +100,11 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'matcher.db'}"
+
+    @property
+    def encoder_model_id(self) -> str:
+        """`Encoder.name` of the configured model and back-end, known without loading the model."""
+        return model_name(self.model_dir, self.encoder_backend)
 
     @property
     def resolved_index_dir(self) -> Path:

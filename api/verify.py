@@ -30,6 +30,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from matcher.embed import TextEncoder, Vectors
+from matcher.encoder_backends import DEFAULT_BACKEND, model_name
 from matcher.errors import IndexFormatError
 from matcher.index import Collection, fingerprint
 from matcher.index_sync import saved_or_empty, sync_collection
@@ -160,9 +161,10 @@ def snapshot_lock(index_dir: Path, *, exclusive: bool) -> Iterator[None]:
 class LazyEncoder:
     """The model, loaded only when a text must be encoded: a repair from stored vectors never needs it."""
 
-    def __init__(self, model_dir: Path, *, dim: int | None, threads: int):
+    def __init__(self, model_dir: Path, *, dim: int | None, threads: int, backend: str = DEFAULT_BACKEND):
         self.model_dir = Path(model_dir)
-        self.name = self.model_dir.name  # what `Encoder.name` is, known without loading anything
+        self.backend = backend
+        self.name = model_name(self.model_dir, backend)  # what `Encoder.name` is, known without loading anything
         self.threads = threads
         self._dim = dim
         self._loaded: TextEncoder | None = None
@@ -179,7 +181,7 @@ class LazyEncoder:
         if self._loaded is None:
             from matcher.embed import Encoder
 
-            self._loaded = Encoder(self.model_dir, threads=self.threads)
+            self._loaded = Encoder(self.model_dir, threads=self.threads, backend=self.backend)
             if self._loaded.name != self.name:
                 raise RuntimeError(f"model name {self._loaded.name!r} is not the folder's {self.name!r}")
         return self._loaded
@@ -219,10 +221,11 @@ def repair_index(session: Session, index_dir: Path, encoder: LazyEncoder) -> dic
 def verify_index(session: Session, settings: Settings, *, repair: bool = False) -> Outcome:
     """The command's work: check, and with `repair`, rewrite what differs and check again."""
     index_dir = settings.resolved_index_dir
-    model_id = settings.model_dir.name  # `Encoder.name`, without loading the model
+    model_id = settings.encoder_model_id  # `Encoder.name`, without loading the model
     outcome = Outcome(index_dir=index_dir, before=check_index(session, index_dir, model_id))
     if repair and not outcome.before.consistent:
-        encoder = LazyEncoder(settings.model_dir, dim=stored_dim(session, model_id), threads=settings.threads)
+        encoder = LazyEncoder(settings.model_dir, dim=stored_dim(session, model_id), threads=settings.threads,
+                              backend=settings.encoder_backend)
         outcome.repaired = repair_index(session, index_dir, encoder)
         outcome.after = check_index(session, index_dir, model_id)
     return outcome

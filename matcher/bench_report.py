@@ -17,6 +17,14 @@ sparse BM25 product with the seeds' term weights, each need's dense and BM25
 top N nationwide and within its region, fusion, aggregation per (need,
 university) with the engine's rule, and the summaries. Prints JSON, with the
 wall and the CPU time of the report (the CPU time counts every thread).
+
+`shards` > 1 runs the search on a Ray cluster (`compute_report(shards=…)`): a local
+one started here unless `ray_address` names one. Ray's start is timed apart
+(`ray_start_s`); the report's time includes starting the actors and sending them
+their seeds (`stages_s.prepare_s`). `report_cpu_s` is then this process's CPU
+time and `workers_cpu_s` that of every process Ray runs on this machine during
+the report (the shards' actors, the raylet, the object store; read from /proc,
+so on Linux only).
 """
 
 from __future__ import annotations
@@ -25,8 +33,10 @@ import json
 import os
 import platform
 import random
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -124,8 +134,8 @@ def _kaken_seeds(kaken: Path, limit: int, codes: set[str]) -> list[Seed]:
 
 
 def report_scale(*, needs: int = 10_000, seeds: int = 100_000, kaken: Path | None = None, candidates: int = 1000,
-                 threads: int = 0, cap: int | None = None, mode: str = "hybrid",
-                 progress: Progress | None = None) -> dict[str, object]:
+                 threads: int = 0, cap: int | None = None, mode: str = "hybrid", shards: int = 1,
+                 ray_address: str | None = None, progress: Progress | None = None) -> dict[str, object]:
     import faiss
 
     if threads:
@@ -135,14 +145,20 @@ def report_scale(*, needs: int = 10_000, seeds: int = 100_000, kaken: Path | Non
     need_records, need_vectors, terms_per_need = add_needs(engine, needs)
     build_s = time.perf_counter() - t0
 
-    t1, cpu1 = time.perf_counter(), time.process_time()
-    report = compute_report(engine, ReportScope(), ReportOptions(candidates=candidates, assignment_cap=cap, mode=mode),
-                            needs=need_records, need_vectors=need_vectors, progress=progress)
-    report_s, report_cpu_s = time.perf_counter() - t1, time.process_time() - cpu1
+    with _cluster(shards, ray_address) as ray_start_s:
+        t1, cpu1 = time.perf_counter(), time.process_time()
+        with _DescendantsCpu() as workers_cpu:
+            report = compute_report(engine, ReportScope(),
+                                    ReportOptions(candidates=candidates, assignment_cap=cap, mode=mode),
+                                    needs=need_records, need_vectors=need_vectors, progress=progress, shards=shards)
+        report_s, report_cpu_s = time.perf_counter() - t1, time.process_time() - cpu1
     return {
         "benchmark": "report-scale",
         "needs": needs,
         "seeds": len(engine.seeds),
+        "shards": shards,
+        "ray_start_s": ray_start_s,
+        "workers_cpu_s": round(workers_cpu.seconds, 2) if shards > 1 and workers_cpu.seconds is not None else None,
         **seed_info,
         "distinct_terms_per_need": round(terms_per_need, 1),
         "candidates_per_search": candidates,
@@ -161,3 +177,71 @@ def report_scale(*, needs: int = 10_000, seeds: int = 100_000, kaken: Path | Non
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
     }
+
+
+@contextmanager
+def _cluster(shards: int, address: str | None) -> Iterator[float | None]:
+    """A Ray session for a sharded run, open for the whole measurement; the seconds it took to start (None: none)."""
+    if shards <= 1:
+        yield None
+        return
+    from .shards import ray_session
+
+    start = time.perf_counter()
+    with ray_session(address):
+        yield round(time.perf_counter() - start, 2)
+
+
+class _DescendantsCpu:
+    """CPU seconds (user + system) used by this process's descendants while it is open: Ray's workers, which
+    the raylet starts and which end when the report kills its actors, so each is read every `every` seconds
+    and counted at its last reading (its last fraction of a second, idle, may be missed). From /proc: on
+    Linux only, else `seconds` stays None."""
+
+    def __init__(self, every: float = 0.2):
+        self.every = every
+        self.seconds: float | None = None
+        self._first: dict[int, int] = {}
+        self._last: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _DescendantsCpu:
+        if Path("/proc/self/stat").exists():
+            self._first = _descendant_ticks()
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if not self._thread.is_alive():
+            return
+        self._stop.set()
+        self._thread.join()
+        ticks = sum(t - self._first.get(pid, 0) for pid, t in self._last.items())
+        self.seconds = ticks / os.sysconf("SC_CLK_TCK")
+
+    def _run(self) -> None:
+        while True:
+            self._last.update(_descendant_ticks())
+            if self._stop.wait(self.every):
+                self._last.update(_descendant_ticks())
+                return
+
+
+def _descendant_ticks() -> dict[int, int]:
+    """utime + stime, in clock ticks, of every live descendant of this process."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        pid = int(stat.parent.name)
+        parent[pid], ticks[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+    mine: set[int] = set()
+    frontier = {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - mine
+        mine |= frontier
+    return {pid: ticks[pid] for pid in mine}

@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from .encoder_backends import DEFAULT_BACKEND, load_model, model_name
 from .errors import ModelNotReadyError
 from .priority import FOREGROUND, ForegroundGate
 
@@ -34,6 +35,13 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "multilingu
 
 # Overlap keeps a sentence cut at a window edge whole in the neighbouring window.
 WINDOW_OVERLAP_TOKENS = 64
+
+# Background work is encoded in pieces of about this many windows of tokens, stepping aside between pieces.
+# One window was too few for short texts: a model call of 2 demo-length seeds does 5.7 seeds per CPU-second, of 4
+# 7.6, of 8 7.7 (2 cores, 2026-12-03), so one-window pieces (2–3 seeds) held a bulk import to half the encoder's
+# rate. Two windows, with the pieces ordered by length (less padding), reach it; a match waits at most for one
+# piece, about 0.3 s here.
+PIECE_WINDOWS = 2
 
 
 Vectors = NDArray[np.float32]  # one unit-length row per text
@@ -59,35 +67,37 @@ class Encoder:
     """The real `TextEncoder`: a sentence-transformers model on the CPU."""
 
     def __init__(self, model_dir: Path | str = DEFAULT_MODEL_DIR, *, threads: int | None = None, batch_size: int = 32,
-                 gate: ForegroundGate = FOREGROUND):
+                 gate: ForegroundGate = FOREGROUND, backend: str = DEFAULT_BACKEND):
+        """`backend`: where the model runs, one of encoder_backends.BACKENDS (PyTorch by default)."""
         model_dir = Path(model_dir)
         if not (model_dir / "modules.json").is_file():
             raise ModelNotReadyError(f"埋め込みモデルが見つかりません（{model_dir}）。"
                                      "セットアップ（make run または make setup）を実行してください。")
         import torch
-        from sentence_transformers import SentenceTransformer
 
         if threads:
             torch.set_num_threads(threads)
-        self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        self.model = load_model(model_dir, backend, threads)
         self.model_dir = model_dir
+        self.backend = backend
         self.batch_size = batch_size
         self.gate = gate  # passages step aside for matches between pieces (priority.py)
         self.dim = _known(self._dimension(), "埋め込みの次元", model_dir)
-        self.name = model_dir.name
+        self.name = model_name(model_dir, backend)
         prompts = getattr(self.model, "prompts", {}) or {}
         self._prompt_names = ("query" if "query" in prompts else None, "passage" if "passage" in prompts else None)
         special = self.model.tokenizer.num_special_tokens_to_add(pair=False)
         longest_prompt = max((self._count_tokens(p) for p in prompts.values()), default=0)
         max_tokens = _known(self.model.max_seq_length, "入力の最大トークン数", model_dir)
         self.window_tokens = max_tokens - special - longest_prompt
+        self.piece_tokens = PIECE_WINDOWS * self.window_tokens
 
     def encode_queries(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
         return self._encode(texts, self._prompt_names[0], show_progress)
 
     def encode_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> Vectors:
         """Passages are background work: without a progress bar (a server's write, not a bulk command), they
-        are encoded in pieces of about one window, each after any running match (priority.py)."""
+        are encoded in pieces of about `PIECE_WINDOWS` windows, each after any running match (priority.py)."""
         return self._encode(texts, self._prompt_names[1], show_progress, background=not show_progress)
 
     # ------------------------------------------------------------------
@@ -100,6 +110,17 @@ class Encoder:
     def _step_aside_then(self, pieces: Sequence[str], prompt_name: str | None) -> Vectors:
         self.gate.step_aside()
         return self._model_encode(pieces, prompt_name)
+
+    def _encode_in_pieces(self, pieces: Sequence[str], token_counts: Sequence[int],
+                          prompt_name: str | None) -> Vectors:
+        """`pieces` encoded a piece of about `piece_tokens` at a time, stepping aside before each; texts of like
+        length share a piece (as sentence-transformers sorts one call's texts), and the rows come back in order."""
+        order = np.argsort(-np.asarray(token_counts), kind="stable")
+        vectors = np.empty((len(pieces), self.dim), dtype=np.float32)
+        for start, end in token_chunks([token_counts[i] for i in order], self.piece_tokens):
+            at = order[start:end]
+            vectors[at] = self._step_aside_then([pieces[i] for i in at], prompt_name)
+        return vectors
 
     def _dimension(self) -> int | None:
         # sentence-transformers 6 renamed get_sentence_embedding_dimension; 5 has only the old name
@@ -143,8 +164,7 @@ class Encoder:
                 owners.append(i)
                 weights.append(n_tokens)
         if background:
-            vectors = np.concatenate([self._step_aside_then(pieces[start:end], prompt_name)
-                                      for start, end in token_chunks(weights, self.window_tokens)])
+            vectors = self._encode_in_pieces(pieces, weights, prompt_name)
         else:
             vectors = self._model_encode(pieces, prompt_name, show_progress)
         if len(pieces) == len(texts):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .ann import AnnRebuild, AnnSettings, AnnSlot, DenseAnn
 from .errors import IndexFormatError
 from .index_delta import CollectionDelta, delta_allowed, folded, manifest_of, read_deltas
 from .index_files import CONFIG_FILE
@@ -78,6 +79,7 @@ class Collection:
         self._changed: dict[int, int] = {}
         self._generation = 0
         self.disk_mark: str | None = None  # the mark of the folder this collection last loaded or wrote
+        self.ann = AnnSlot()  # the approximate index searched above its size threshold (ann.py)
 
     # ---- changes -------------------------------------------------------
     def upsert(self, ids: Sequence[int], vectors: npt.ArrayLike, terms: Sequence[Sequence[str]],
@@ -96,6 +98,7 @@ class Collection:
             self.dense.add_with_ids(vectors_a[~held], ids_a[~held])
             rows.update((int(i), first_new_row + k) for k, i in enumerate(ids_a[~held]))
             self._rows_at = int(self.dense.ntotal)
+        self.ann.upsert(ids_a, vectors_a)
         id_list = ids_a.tolist()
         self.lexical.upsert_many(zip(id_list, terms, strict=True))
         self.fingerprints.update(zip(id_list, prints, strict=True))
@@ -151,6 +154,7 @@ class Collection:
         if len(ids_a) == 0:
             return 0
         removed = self._remove_dense(ids_a)
+        self.ann.remove(ids_a)
         for doc_id in ids_a.tolist():
             self.lexical.delete(doc_id)
             self.fingerprints.pop(doc_id, None)
@@ -166,6 +170,11 @@ class Collection:
 
     def ids(self) -> set[int]:
         return set(self.fingerprints)
+
+    def rows_of(self, ids: Ids) -> Ids:
+        """The rows (FAISS's storage order, as `search.stored_vectors` gives them) of held ids."""
+        rows = self._row_of()
+        return np.fromiter((rows[int(i)] for i in ids), dtype=np.int64, count=len(ids))
 
     def vectors_of(self, ids: DocIds) -> Vectors:
         if len(ids) == 0:
@@ -188,6 +197,27 @@ class Collection:
                 f"索引の内容が一致しません（ベクトル {len(self)} 件、語彙 {len(lexical_ids)} 件、"
                 f"指紋 {len(self.fingerprints)} 件）。再構築してください。"
             )
+
+    # ---- the approximate index (ann.py) -----------------------------------
+    def begin_ann_rebuild(self) -> AnnRebuild | None:
+        """Under the caller's lock: the (re)build of the ANN index that is due, to run off the lock
+        (`AnnRebuild.build`, seconds at 10^5) then hand to `finish_ann_rebuild`; None when none is due."""
+        if not self.ann.due(len(self)):
+            return None
+        ids, vectors = _ids_and_vectors(self.dense, self.dim)
+        return self.ann.begin_rebuild(ids, vectors)
+
+    def finish_ann_rebuild(self, built: DenseAnn) -> None:
+        """Under the caller's lock: install the rebuilt index, with the writes made while it was built."""
+        self.ann.finish_rebuild(built, set(self.fingerprints), self.vectors_of)
+
+    def refresh_ann(self) -> bool:
+        """(Re)build the ANN index now if one is due, in one go (a load, a benchmark); True if it was."""
+        rebuild = self.begin_ann_rebuild()
+        if rebuild is None:
+            return False
+        self.finish_ann_rebuild(rebuild.build())
+        return True
 
     # ---- persistence ---------------------------------------------------
     def snapshot(self, applied_sequence: int | None = None) -> CollectionSnapshot:
@@ -253,13 +283,16 @@ class Collection:
         return written
 
     @classmethod
-    def load(cls, directory: Path, *, expect_model: str | None = None, expect_dim: int | None = None) -> Collection:
-        """The collection saved in directory; IndexFormatError when it is missing, corrupt or made otherwise."""
+    def load(cls, directory: Path, *, expect_model: str | None = None, expect_dim: int | None = None,
+             ann: AnnSettings | None = None) -> Collection:
+        """The collection saved in directory; IndexFormatError when it is missing, corrupt or made otherwise.
+        `ann`: the settings of its approximate index (ann.py), trained here when the collection is large."""
         directory = Path(directory)
         config, dense_bytes, terms_bytes = read_files(directory)
         check_config(config, expect_model=expect_model, expect_dim=expect_dim)
         check_checksums(config, directory, dense_bytes, terms_bytes)
         collection = cls(int(config["dim"]), str(config["model"]))
+        collection.ann = AnnSlot(ann)
         collection._restore(directory, dense_bytes, terms_bytes)
         changes = folded(read_deltas(directory, config, collection.dim))
         if changes is not None:  # one batch, so BM25 merges once, not once per delta
@@ -270,6 +303,7 @@ class Collection:
         collection.applied_sequence = applied_sequence_of(config)
         collection._changed.clear()  # the folder holds all of it
         collection.disk_mark = config.get("mark")
+        collection.refresh_ann()  # derived data, not saved: trained again here when the collection is large
         return collection
 
     def _restore(self, directory: Path, dense_bytes: bytes, terms_bytes: bytes) -> None:

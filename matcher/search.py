@@ -19,6 +19,16 @@ One query computes float32 cosines with every stored vector (a flat index is a
 brute-force search anyway), keeps those within a bound on float32's error of
 the N-th (`_near_top`), and chooses the top N among them by exact cosine
 (`top_per_row`: ties at the cut go to the smaller id), as the batch does.
+
+Above its size threshold a collection has an approximate index (ann.py: IVF, nprobe calibrated when it is
+built), and a search, or a scoped search whose scope holds at least `AnnSettings.scope_share` of the
+vectors, scores exactly only the index's candidates; a smaller scope is searched exactly on its own
+vectors. Every score is still the exact cosine; what may differ is which vectors are candidates. So a page
+and the batch report (search_batch.py, always exact) agree as follows: below the threshold, and in the
+small scopes, bit for bit as above; above it, bit for bit whenever the index's candidates hold the exact
+dense top N (the recall measured at build time, `DenseAnn.recall`, and the partners' recall@10 measured by
+`matcher bench scale`). A missed candidate can change a page's list only by a seed near the cut, and with
+it the dense bounds that normalise the fused scores.
 """
 
 from __future__ import annotations
@@ -86,15 +96,15 @@ def hybrid_search(
         return Candidates(empty, nothing, nothing, nothing, *(bounds or (Bounds(0, 0), Bounds(0, 0))))
 
     stored_ids, vectors = stored_vectors(collection)
-    columns = None if allowed is None else np.flatnonzero(np.isin(stored_ids, allowed))
     dense_at = np.empty(0, dtype=np.int64)
     if mode in ("hybrid", "dense"):
-        dense_at = _dense_top(query_vector[0], vectors, stored_ids, candidates, columns, approximate)
+        dense_at = _dense_positions(collection, query_vector[0], vectors, stored_ids, candidates, allowed,
+                                    approximate)
     lexical_ids = empty
     if mode in ("hybrid", "bm25"):
         lexical_ids, _ = collection.lexical.search(query_terms, candidates, allowed=allowed)
 
-    at = np.union1d(dense_at, np.flatnonzero(np.isin(stored_ids, lexical_ids)))
+    at = np.union1d(dense_at, collection.rows_of(lexical_ids))
     ids = stored_ids[at]
     dense = exact_cosines(query_vector, vectors[at])[0]
     lexical = collection.lexical.score_ids(query_terms, ids)
@@ -103,6 +113,20 @@ def hybrid_search(
     fused = fuse(dense, lexical, dense_bounds, lexical_bounds, weight)
     order = np.lexsort((ids, -fused))  # ties broken by id, so results are reproducible
     return Candidates(ids[order], fused[order], dense[order], lexical[order], dense_bounds, lexical_bounds)
+
+
+def _dense_positions(collection: Collection, query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
+                     allowed: np.ndarray | None, approximate: np.ndarray | None) -> np.ndarray:
+    """Storage positions of the dense top `k` (among `allowed` ids): from the ANN index's candidates where the
+    collection has one and the scope is large enough for it (ann.py), else from every vector of the scope."""
+    ann = collection.ann.active(len(collection))
+    if ann is not None and (allowed is None or len(allowed) >= collection.ann.settings.scope_share * len(ids)):
+        near = collection.rows_of(ann.candidates(query, k, allowed))
+        _, at = top_per_row(exact_cosines(query, vectors[near]), ids[near], k)
+        top: np.ndarray = near[at]
+        return top
+    columns = None if allowed is None else np.flatnonzero(np.isin(ids, allowed))
+    return _dense_top(query, vectors, ids, k, columns, approximate)
 
 
 # ---- the dense half, shared with the batch path ---------------------------------
@@ -173,10 +197,13 @@ def _dense_top(query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
     return top
 
 
-def approximate_cosines(collection: Collection, query_vector: np.ndarray) -> np.ndarray:
+def approximate_cosines(collection: Collection, query_vector: np.ndarray) -> np.ndarray | None:
     """The float32 product of `query_vector` with every stored vector, in storage order: what each dense search
     of this query scores first. A match searches up to three scopes of one query (everything, its scope, its
-    region), and at 10^5 seeds the product was most of each search; computed once, it is shared by all."""
+    region), and at 10^5 seeds the product was most of each search; computed once, it is shared by all.
+    None where the collection has an active ANN index: its searches score only the index's candidates."""
+    if collection.ann.active(len(collection)) is not None:
+        return None
     _, vectors = stored_vectors(collection)
     product: np.ndarray = vectors @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
     return product

@@ -75,12 +75,12 @@ def test_bad_input_exits_with_japanese_message(env):
 
 def test_every_command_is_registered_in_commands_py_in_help_order():
     names = [c.name for c in app.registered_commands]
-    assert names == ["setup-model", "index", "match", "needs-for-seed", "demo", "demo-vectors", "report",
-                     "train-ranker"]
+    assert names == ["setup-model", "setup-encoder", "index", "match", "needs-for-seed", "demo", "demo-vectors",
+                     "report", "train-ranker"]
     (bench,) = app.registered_groups
     assert bench.name == "bench"
     assert [c.name for c in bench.typer_instance.registered_commands] == [
-        "similarity", "retrieval", "need2univ", "report-scale", "index", "explain", "scale"]
+        "similarity", "retrieval", "need2univ", "report-scale", "index", "explain", "scale", "encoders"]
 
 
 def test_the_gain_from_crossing_regions_is_a_sentence_not_a_bare_number(golden_engine):

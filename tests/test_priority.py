@@ -47,9 +47,9 @@ def gated(encoder):
 
 
 def test_a_long_passage_waits_for_a_running_match_and_gives_the_same_vector(gated: Encoder):
-    text = "稲わらともみ殻をガス化して農業ハウスの熱源にしたい。" * 120  # about 3,100 characters: several windows
+    text = "稲わらともみ殻をガス化して農業ハウスの熱源にしたい。" * 240  # about 6,200 characters: several pieces
     gate = gated.gate
-    assert isinstance(gate, RecordingGate) and len(gated.windows(text)) >= 3
+    assert isinstance(gate, RecordingGate) and len(gated.windows(text)) >= 5
     result: list[np.ndarray] = []
     with gate.foreground():  # a match is running
         writer = threading.Thread(target=lambda: result.append(gated.encode_passages([text])[0]))
@@ -58,7 +58,8 @@ def test_a_long_passage_waits_for_a_running_match_and_gives_the_same_vector(gate
         assert writer.is_alive() and not result  # it waits: no piece was encoded while the match ran
     writer.join(timeout=300)
     assert result, "the writer did not finish once the match ended"
-    assert gate.steps == len(gated.windows(text))  # it stepped aside before every piece
+    windows = [n for _, n in gated.windows(text)]
+    assert gate.steps == len(token_chunks(windows, gated.piece_tokens)) > 1  # it stepped aside before every piece
     one_batch = gated.encode_passages([text], show_progress=True)[0]  # with a bar: one batch, no gate
     assert np.allclose(result[0], one_batch, atol=1e-5)
 
@@ -70,3 +71,13 @@ def test_a_writer_is_slowed_by_matches_but_never_stopped():
         assert gate.running == 1
     assert gate.running == 0
     assert gate.waited_s > 0
+
+
+def test_pieces_of_several_texts_come_back_in_the_texts_order(gated: Encoder):
+    """Background pieces group texts by length; each vector must still be its own text's."""
+    texts = ["酒蔵の排水処理", "雪下ろしの省力化を進めたい。" * 30, "漁港のドローン点検", "果樹の収穫ロボット。" * 12]
+    pieced = gated.encode_passages(texts)
+    one_batch = gated.encode_passages(texts, show_progress=True)
+    assert gated.gate.steps >= 1
+    assert np.allclose(pieced, one_batch, atol=1e-5)
+    assert not np.allclose(pieced[0], pieced[1], atol=1e-3)  # distinct texts: the check can tell rows apart

@@ -13,6 +13,7 @@ import api.introduction_models  # noqa: F401  (introductions, feedback, notifica
 import api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import api.report_models  # noqa: F401  (the report-jobs table, issue 5)
 import api.security_models  # noqa: F401  (web sessions and idempotency keys, issue 14)
+import api.seed_import_models  # noqa: F401  (seed import jobs and checked files, issue 15)
 
 target_metadata = SQLModel.metadata
 

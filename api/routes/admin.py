@@ -1,8 +1,9 @@
 """Admins: list the API tokens, revoke one by its id, disable or enable an account (issue 14, item 3); read the
-audit log, and read a seed (a draft too) for a support request, with a reason that the audit log keeps (items 4, 5).
+audit log, and read a seed (a draft too) for a support request, with a reason that the audit log keeps (items 4, 5);
+change an account's role and edit an organisation (issue 15, the admin pages).
 
-The same functions as `matcher-admin list-tokens / revoke-token --id / disable-account / audit`
-(api/tokens.py, api/audit.py).
+The same functions as `matcher-admin list-tokens / revoke-token --id / set-role / disable-account / audit`
+(api/tokens.py, api/accounts.py, api/audit.py) and the admin pages (api/organisation_edit.py).
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import ValidationError
 
-from .. import access, audit, tokens
-from ..deps import SessionDep, require_roles
-from ..errors import ApiError, ErrorResponse, not_found
+from .. import access, accounts, audit, organisation_edit, tokens
+from ..deps import ServiceDep, SessionDep, require_roles
+from ..errors import VALIDATION_MESSAGE, ApiError, ErrorResponse, not_found, validation_details
 from ..idempotency import ApiRoute
 from ..limits import ID_MAX, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX
-from ..models import Account, AccountPublic, ApiTokenPublic, Role, SeedPublic, stored_id
+from ..models import Account, AccountPublic, ApiTokenPublic, OrganisationPublic, Role, SeedPublic, stored_id
 from ..params import PathId
 from ..present import seed_public
 from ..rate_limits import RATE_LIMITED_RESPONSE, WRITES
@@ -58,23 +60,45 @@ def _account_out(session: SessionDep, account: Account) -> AccountPublic:
 @router.post("/accounts/{account_id}/disable", operation_id="disable_account", response_model=AccountPublic,
              dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
 def disable_account(account_id: PathId, session: SessionDep, admin: Admin) -> AccountPublic:
-    """アカウントを停止する。そのトークンはすべて使えなくなり、画面のセッションも終わる。"""
-    if account_id == stored_id(admin):
-        raise ApiError(422, "validation_error", "自分のアカウントは停止できません。別の管理者に依頼してください。")
-    account = tokens.set_disabled(session, account_id, True)
-    if account is None:
-        raise not_found("アカウント", account_id)
-    return _account_out(session, account)
+    """アカウントを停止する。そのトークンはすべて使えなくなり、画面のセッションも終わる。
+
+    自分のアカウントと、最後の有効な管理者は停止できません。監査記録に残ります。"""
+    return _account_out(session, accounts.set_disabled(session, admin, account_id, True))
 
 
 @router.post("/accounts/{account_id}/enable", operation_id="enable_account", response_model=AccountPublic,
              dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
-def enable_account(account_id: PathId, session: SessionDep, _: Admin) -> AccountPublic:
-    """停止したアカウントを再び使えるようにする（失効・期限切れのトークンは戻らない）。"""
-    account = tokens.set_disabled(session, account_id, False)
-    if account is None:
-        raise not_found("アカウント", account_id)
-    return _account_out(session, account)
+def enable_account(account_id: PathId, session: SessionDep, admin: Admin) -> AccountPublic:
+    """停止したアカウントを再び使えるようにする（失効・期限切れのトークンは戻らない）。監査記録に残ります。"""
+    return _account_out(session, accounts.set_disabled(session, admin, account_id, False))
+
+
+@router.patch("/accounts/{account_id}", operation_id="change_account_role", response_model=AccountPublic,
+              dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
+def change_account_role(account_id: PathId, body: accounts.AccountRoleChange, session: SessionDep,
+                        admin: Admin) -> AccountPublic:
+    """アカウントの役割を変える。
+
+    自分の役割と、最後の有効な管理者の役割は変えられません。研究者が結び付いたアカウントは研究者のままです。
+    変更は監査記録に残ります（matcher-admin set-role と同じ規則）。"""
+    return _account_out(session, accounts.change_role(session, admin, account_id, body.role))
+
+
+@router.patch("/organisations/{organisation_id}", operation_id="update_organisation",
+              response_model=OrganisationPublic, dependencies=[WRITES], responses=RATE_LIMITED_RESPONSE)
+def update_organisation(organisation_id: PathId, body: organisation_edit.OrganisationUpdate, session: SessionDep,
+                        service: ServiceDep, admin: Admin) -> OrganisationPublic:
+    """組織を編集する（送った項目だけを変える）。
+
+    登録と同じ検査をします（市区町村は、編集後の都道府県の中にあること）。研究者のいる大学は種類を変えられません。
+    名称や所在地の変更は照合の結果にも反映され、監査記録に残ります。"""
+    org = organisation_edit.find(session, organisation_id)
+    try:
+        checked = organisation_edit.merged(org, body.model_dump(exclude_unset=True))
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", VALIDATION_MESSAGE, validation_details(exc.errors())) from exc
+    updated = organisation_edit.update_organisation(session, service, admin, org, checked)
+    return OrganisationPublic.model_validate(updated, from_attributes=True)
 
 
 @router.get("/audit", operation_id="list_audit", response_model=Page[audit.AuditPublic])

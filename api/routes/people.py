@@ -1,4 +1,5 @@
-"""Organisations, researchers and the signed-in account; a researcher's export and erasure of its own data (APPI).
+"""Organisations, researchers and the signed-in account; a researcher's export (its profile, seeds, the record of
+who was shown its contact, the introduction requests addressed to it) and erasure of its own data (APPI).
 
 A researcher's profile by id follows the rules of its contact details (api/access.py `may_read_researcher`):
 the researcher and admins always, others only once a listed seed has put it in match results, and every contact
@@ -102,8 +103,8 @@ def _my_profile(session: SessionDep, account: Account) -> Researcher:
 
 @router.get("/researchers/me/export", operation_id="export_my_data", response_model=erasure.ResearcherExport)
 def export_my_data(session: SessionDep, account: AccountDep) -> erasure.ResearcherExport:
-    """自分の研究者情報・連絡先とその公開範囲・すべてのシーズ（下書き・取り下げを含む）と、自分の連絡先が誰に示されたかの
-    記録を JSON で受け取る（個人情報保護法に基づく開示）。"""
+    """自分の研究者情報・連絡先とその公開範囲・すべてのシーズ（下書き・取り下げを含む）、自分の連絡先が誰に示されたかの
+    記録と、自分あての紹介依頼（依頼者・メッセージ・回答と理由）を JSON で受け取る（個人情報保護法に基づく開示）。"""
     return erasure.export_researcher(session, account, _my_profile(session, account))
 
 

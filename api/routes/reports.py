@@ -77,4 +77,4 @@ def download_report_file(job_id: PathId, name: str, request: Request, session: S
                          account: Coordinator) -> FileResponse:
     """出力ファイルをダウンロードする（report.html は単体で開ける HTML）。"""
     job = reports_jobs.find_job(session, job_id)
-    return reports_jobs.download(request.app.state.settings.data_dir, job, name)
+    return reports_jobs.download(request.app.state.settings.data_dir, job, name, session=session, reader=account)

@@ -84,13 +84,16 @@ async def import_seeds(request: Request, session: SessionDep, service: ServiceDe
         raise ApiError(422, "validation_error", "取り込めない行があるため、何も書き込んでいません。", [
             ErrorDetail(field=f"{p.row}.{p.column}", message=p.message) for p in plan.problems()])
     jobs: ImportJobs = import_jobs(request)
-    upload = Upload("", account.id or 0, organisation_id, file.filename or "", rows, plan)
-    return SeedImportJobOut.of(jobs.start(request.app.state.db, service, upload))
+    upload = Upload("", account.id or 0, organisation_id, file.filename or "", rows, plan.counts())
+    return SeedImportJobOut.of(jobs.start(service, upload))
 
 
 @router.get("/{job_id}", operation_id="get_seed_import", response_model=SeedImportJobOut)
 def get_seed_import(job_id: PathId, request: Request, account: Importer) -> SeedImportJobOut:
-    """取り込みのジョブの状態と進み具合を読む（始めたアカウントと管理者だけ）。"""
+    """取り込みのジョブの状態と進み具合を読む（始めたアカウントと管理者だけ）。
+
+    ジョブはデータベースに記録されるので、どのサーバーのプロセスに届いても同じ答えです。取り込んでいたプロセスから
+    長く応答がなければ interrupted（中断）になります（何も書き込まれていません）。"""
     return SeedImportJobOut.of(import_jobs(request).find(job_id, account))
 
 

@@ -1,13 +1,18 @@
-"""Admins: accounts and their roles, and API tokens (issue 15). Listing, creating an account (its first token shown
-once), disabling and enabling one; listing tokens, revoking one, and issuing a new one to an existing account.
+"""Admins: accounts and their roles, and API tokens (issue 15). Listing (by a part of the name, a role, an
+organisation; 20 a page), creating an account (its first token shown once), changing its role, disabling and
+enabling it; listing tokens (by account, a part of its name, its role; 20 a page), revoking one, and issuing a new
+one to an existing account.
 
-The rules are those of `matcher-admin` (api/accounts.py, api/tokens.py): a page and the command line refuse the
-same things with the same Japanese words. A token is shown on the answer of the post that made it, never again.
+The rules are those of `matcher-admin` and the admin API (api/accounts.py, api/tokens.py): a page, the API and
+the command line refuse the same things with the same Japanese words (an admin's own role and account, the last
+active admin), and record the same audit rows. A token is shown on the answer of the post that made it, never again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -16,9 +21,10 @@ from sqlmodel import Session, col, select
 from .. import accounts, tokens
 from ..deps import SessionDep
 from ..errors import ApiError, not_found
-from ..models import Account, Organisation, OrgKind, Researcher, Role, stored_id
+from ..models import Account, ApiToken, Organisation, OrgKind, Researcher, Role
 from ..params import PathId
 from . import admin_labels, labels
+from .admin_lists import by_name_and_role, listing
 from .admin_orgs import require_admin
 from .deps import PAGE_WRITES, SignedIn
 from .forms import Form, Values, check_csrf, text
@@ -46,21 +52,39 @@ def _id_in(typed: str) -> int | None:
     return int(typed) if typed.isascii() and typed.isdigit() and len(typed) <= 9 else None
 
 
-def _accounts_page(request: Request, session: Session, *, values: Values, errors: dict[str, str],
-                   new: tuple[Account, str] | None = None, status: int = 200) -> HTMLResponse:
+def _listed_accounts(request: Request, session: Session) -> dict[str, Any]:
+    """The accounts list as the address narrows it (a part of the name, a role, an organisation), one page of it."""
     organisation = _id_in(request.query_params.get("organisation_id", ""))
-    query = select(Account).order_by(col(Account.id))
+    query, typed, errors = by_name_and_role(request, select(Account), col(Account.name), col(Account.role))
     if organisation is not None:
         query = query.where(col(Account.organisation_id) == organisation)
+    typed["organisation_id"] = str(organisation or "")
+    listed = listing(request, session, query, col(Account.id), typed, errors)
+    return {**listed, "accounts": listed["rows"]}
+
+
+def _accounts_page(request: Request, session: Session, *, values: Values, errors: dict[str, str],
+                   new: tuple[Account, str] | None = None, refused: str | None = None,
+                   status: int = 200) -> HTMLResponse:
     orgs = {o.id: o for o in session.exec(select(Organisation).order_by(col(Organisation.name))).all()}
     linked = {r.account_id: r for r in session.exec(select(Researcher).where(col(Researcher.account_id).is_not(None)))}
     context: dict[str, Any] = {
-        "accounts": session.exec(query).all(), "orgs": orgs, "linked": linked, "values": values, "errors": errors,
-        "new": new, "labels": admin_labels.ACCOUNT_FIELDS, "roles": list(Role), "kinds": admin_labels.ORG_KINDS,
-        "university": OrgKind.university, "warning": admin_labels.TOKEN_WARNING,
+        **_listed_accounts(request, session), "orgs": orgs, "linked": linked, "values": values, "errors": errors,
+        "new": new, "refused": refused, "labels": admin_labels.ACCOUNT_FIELDS, "roles": list(Role),
+        "kinds": admin_labels.ORG_KINDS, "university": OrgKind.university, "warning": admin_labels.TOKEN_WARNING,
         "free_researchers": session.exec(select(Researcher).where(col(Researcher.account_id).is_(None))
                                          .order_by(col(Researcher.id))).all()}
     return render(request, "admin_accounts.html", context, status=status)
+
+
+LIST_KEYS = ("name", "role", "organisation_id", "page")
+
+
+def _back_to_list(request: Request) -> Response:
+    """After a change from the list, the same page of the same list: the forms post to an address that carries
+    the list's (only its own keys are kept, so the answer is always this list)."""
+    kept = {k: request.query_params[k] for k in LIST_KEYS if request.query_params.get(k)}
+    return redirect(request, "/admin/accounts" + (f"?{urlencode(kept)}" if kept else ""))
 
 
 @router.get("/admin/accounts")
@@ -81,7 +105,7 @@ def account_create(request: Request, session: SessionDep, account: SignedIn, for
     try:
         role = Role(values["role"])
     except ValueError:
-        errors["role"] = "役割は一覧から選んでください。"
+        errors["role"] = admin_labels.ROLE_CHOICE
     if errors:
         return _accounts_page(request, session, values=values, errors=errors, status=422)
     try:
@@ -95,16 +119,41 @@ def account_create(request: Request, session: SessionDep, account: SignedIn, for
     return _accounts_page(request, session, values={"role": "poster", "organisation_id": ""}, errors={}, new=made)
 
 
+def _account_change(request: Request, session: Session, change: Callable[[], Account]) -> Response:
+    """Make the change; a refusal (the admin's own account, the last active admin) is said above the list."""
+    try:
+        change()
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        session.rollback()
+        return _refused(request, session, exc.message)
+    return _back_to_list(request)
+
+
+def _refused(request: Request, session: Session, message: str) -> HTMLResponse:
+    return _accounts_page(request, session, values={"role": "poster", "organisation_id": ""}, errors={},
+                          refused=message, status=422)
+
+
+@router.post("/admin/accounts/{account_id}/role", dependencies=[PAGE_WRITES])
+def account_role(request: Request, account_id: PathId, session: SessionDep, account: SignedIn,
+                 form: Form) -> Response:
+    check_csrf(request, form)
+    require_admin(account)
+    try:
+        role = Role(text(form, "role"))
+    except ValueError:
+        return _refused(request, session, admin_labels.ROLE_CHOICE)
+    return _account_change(request, session, lambda: accounts.change_role(session, account, account_id, role))
+
+
 @router.post("/admin/accounts/{account_id}/disable", dependencies=[PAGE_WRITES])
 def account_disable(request: Request, account_id: PathId, session: SessionDep, account: SignedIn,
                     form: Form) -> Response:
     check_csrf(request, form)
     require_admin(account)
-    if account_id == stored_id(account):  # as the API: an admin locked out by their own hand needs another admin
-        raise ApiError(422, "validation_error", "自分のアカウントは停止できません。別の管理者に依頼してください。")
-    if tokens.set_disabled(session, account_id, True) is None:
-        raise not_found("アカウント", account_id)
-    return redirect(request, "/admin/accounts")
+    return _account_change(request, session, lambda: accounts.set_disabled(session, account, account_id, True))
 
 
 @router.post("/admin/accounts/{account_id}/enable", dependencies=[PAGE_WRITES])
@@ -112,19 +161,29 @@ def account_enable(request: Request, account_id: PathId, session: SessionDep, ac
                    form: Form) -> Response:
     check_csrf(request, form)
     require_admin(account)
-    if tokens.set_disabled(session, account_id, False) is None:
-        raise not_found("アカウント", account_id)
-    return redirect(request, "/admin/accounts")
+    return _account_change(request, session, lambda: accounts.set_disabled(session, account, account_id, False))
 
 
 # ---- tokens ---------------------------------------------------------------------------------------
+def _listed_tokens(request: Request, session: Session) -> dict[str, Any]:
+    """The tokens list as the address narrows it (an account, a part of its name, its role), one page of it."""
+    account_id = _id_in(request.query_params.get("account_id", ""))
+    query, typed, errors = by_name_and_role(request, select(ApiToken, Account).where(
+        col(ApiToken.account_id) == col(Account.id)), col(Account.name), col(Account.role))
+    if account_id is not None:
+        query = query.where(col(ApiToken.account_id) == account_id)
+    typed["account_id"] = str(account_id or "")
+    listed = listing(request, session, query, col(ApiToken.id), typed, errors)
+    return {**listed, "tokens": [tokens.token_public(token, owner) for token, owner in listed["rows"]],
+            "account_id": account_id}
+
+
 def _tokens_page(request: Request, session: Session, *, values: Values, errors: dict[str, str],
                  new: tuple[Account, str] | None = None, status: int = 200) -> HTMLResponse:
-    account_id = _id_in(request.query_params.get("account_id", ""))
     context: dict[str, Any] = {
-        "tokens": tokens.list_tokens(session, account_id), "values": values, "errors": errors, "new": new,
+        **_listed_tokens(request, session), "values": values, "errors": errors, "new": new,
         "accounts": session.exec(select(Account).order_by(col(Account.id))).all(), "role_names": labels.ROLE_NAMES,
-        "labels": admin_labels.ACCOUNT_FIELDS, "warning": admin_labels.TOKEN_WARNING, "account_id": account_id}
+        "roles": list(Role), "labels": admin_labels.ACCOUNT_FIELDS, "warning": admin_labels.TOKEN_WARNING}
     return render(request, "admin_tokens.html", context, status=status)
 
 

@@ -16,5 +16,7 @@ ACCOUNT_FIELDS = {"name": "アカウント名", "role": "役割", "organisation_
                   "researcher_id": "研究者", "liaison_office": "産学連携窓口", "expires_days": "有効期限（日数）",
                   "account_id": "アカウント", "label": "ラベル", "_": "入力"}
 NUMBER = "数字で入力してください。"
+ROLE_CHOICE = "役割は一覧から選んでください。"
+KIND_CHOICE = "種類は 自治体・企業・大学 から選んでください。"
 TOKEN_WARNING = ("このトークンは今だけ表示します。サーバーにはハッシュだけを保存するので、この画面を離れると二度と"
                  "表示できません。いますぐコピーして、本人に安全な方法で渡してください。")

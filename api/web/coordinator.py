@@ -21,10 +21,10 @@ from matcher.rank import SORTS
 from matcher.regions import REGION_ORDER
 from matcher.reports import DEFAULT_UNMET_THRESHOLD, describe_scope, unmet_rule
 
-from .. import reports_jobs
+from .. import report_outcomes, reports_jobs
 from ..deps import ServiceDep, SessionDep
 from ..errors import RateLimited
-from ..models import Role, stored_id
+from ..models import Account, Role, stored_id
 from ..params import PathId
 from ..report_files import download_names
 from ..report_models import ReportJob
@@ -48,11 +48,12 @@ def report_defaults() -> Values:
             "sort": "overall"}
 
 
-def coordinator_context(session: Session, values: Values, errors: dict[str, str]) -> dict[str, Any]:
-    jobs = reports_jobs.recent_jobs(session, limit=JOBS_LISTED)
+def coordinator_context(session: Session, reader: Account, values: Values, errors: dict[str, str]) -> dict[str, Any]:
+    jobs = [job_view(j, report_outcomes.refusal(session, reader, j))
+            for j in reports_jobs.recent_jobs(session, limit=JOBS_LISTED)]
     return {"values": values, "errors": errors, "labels": labels.REPORT_LABELS, "regions": REGION_ORDER,
             "market_areas": market_area_choices(), "formats": labels.REPORT_FORMATS,
-            "csv_encodings": labels.CSV_ENCODINGS, "sorts": SORTS, "jobs": [job_view(j) for j in jobs],
+            "csv_encodings": labels.CSV_ENCODINGS, "sorts": SORTS, "jobs": jobs,
             "default_unmet_rule": unmet_rule(DEFAULT_UNMET_THRESHOLD)}
 
 
@@ -74,10 +75,11 @@ def _file_order(file: dict[str, Any]) -> tuple[bool, bool, bool, str]:
     return not file["html"], file["name"] != "report.pdf", file["name"] != "report.xlsx", file["name"]
 
 
-def job_view(job: ReportJob) -> dict[str, Any]:
-    """What the templates show of a job."""
+def job_view(job: ReportJob, locked: str | None = None) -> dict[str, Any]:
+    """What the templates show of a job; `locked`: why the reader may not open its files (report_outcomes.refusal),
+    shown instead of the links."""
     percent = round(100 * job.done / job.total) if job.total else (100 if job.status == "succeeded" else 0)
-    files = sorted((_file_view(job, name) for name in job.files), key=_file_order)
+    files = [] if locked else sorted((_file_view(job, name) for name in job.files), key=_file_order)
     return {"id": job.id, "status": job.status, "status_name": labels.JOB_STATUS_NAMES.get(job.status, job.status),
             "stage": job.stage, "done": job.done, "total": job.total, "percent": percent, "message": job.message,
             "summary": job.summary, "files": files, "scope": describe_scope(reports_jobs.report_scope(job.params)),
@@ -85,7 +87,7 @@ def job_view(job: ReportJob) -> dict[str, Any]:
             "unmet_rule": unmet_rule(job.params.get("unmet_threshold", DEFAULT_UNMET_THRESHOLD)),
             "formats": [labels.REPORT_FORMATS.get(f, f).split("（")[0] for f in job.params.get("formats", [])],
             "created": jst_text(job.created_at), "finished": jst_text(job.finished_at),
-            "active": job.status in ("queued", "running"),
+            "active": job.status in ("queued", "running"), "locked": locked,
             "html_file": next((f for f in files if f["name"] == "report.html"), None)}
 
 
@@ -103,7 +105,7 @@ def validated_request(values: Values) -> tuple[ReportRequest | None, dict[str, s
 @router.get("/coordinator")
 def coordinator(request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
     require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
-    return render(request, "coordinator.html", coordinator_context(session, report_defaults(), {}))
+    return render(request, "coordinator.html", coordinator_context(session, account, report_defaults(), {}))
 
 
 @router.post("/coordinator/reports")
@@ -114,13 +116,13 @@ def coordinator_start_report(request: Request, session: SessionDep, service: Ser
     values = report_values(form)
     body, errors = validated_request(values)
     if body is None:
-        return render(request, "coordinator.html", coordinator_context(session, values, errors), status=422)
+        return render(request, "coordinator.html", coordinator_context(session, account, values, errors), status=422)
     try:
         job = reports_jobs.start_report(session, account, body, db=request.app.state.db, service=service,
                                         data_dir=request.app.state.settings.data_dir,
                                         queue=request.app.state.report_queue)
     except RateLimited as full:  # the queue is full: the same form, as filled in, with the reason above it
-        ctx = coordinator_context(session, values, {}) | {"busy": full.message}
+        ctx = coordinator_context(session, account, values, {}) | {"busy": full.message}
         return render(request, "coordinator.html", ctx, status=full.status, headers=full.headers)
     return redirect(request, f"/coordinator/reports/{job.id}")
 
@@ -128,16 +130,20 @@ def coordinator_start_report(request: Request, session: SessionDep, service: Ser
 @router.get("/coordinator/reports/{job_id}")
 def coordinator_report(job_id: PathId, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
     require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
-    job = job_view(reports_jobs.find_job(session, job_id))
-    return render(request, "coordinator_report.html", {"job": job})
+    return render(request, "coordinator_report.html", {"job": _job_for(session, account, job_id)})
 
 
 @router.get("/coordinator/reports/{job_id}/status")
 def coordinator_report_status(job_id: PathId, request: Request, session: SessionDep, account: SignedIn) -> HTMLResponse:
     """The job's state alone, polled by htmx every 2 s while it is queued or running."""
     require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
-    job = job_view(reports_jobs.find_job(session, job_id))
-    return render(request, "_report_status.html", {"job": job}, headers={"Cache-Control": "no-store"})
+    return render(request, "_report_status.html", {"job": _job_for(session, account, job_id)},
+                  headers={"Cache-Control": "no-store"})
+
+
+def _job_for(session: Session, reader: Account, job_id: int) -> dict[str, Any]:
+    job = reports_jobs.find_job(session, job_id)
+    return job_view(job, report_outcomes.refusal(session, reader, job))
 
 
 @router.get("/coordinator/reports/{job_id}/files/{name}")
@@ -146,4 +152,5 @@ def coordinator_report_file(job_id: PathId, name: str, request: Request, session
     """A file of the job for the signed-in coordinator: the API's own download (only names in job.files)."""
     require(account, *COORDINATORS, message=labels.COORDINATOR_ONLY)
     # the same answer as the API's, headers included (CSP of a report: api/security_headers.REPORT_FILE_HEADERS)
-    return reports_jobs.download(request.app.state.settings.data_dir, reports_jobs.find_job(session, job_id), name)
+    return reports_jobs.download(request.app.state.settings.data_dir, reports_jobs.find_job(session, job_id), name,
+                                 session=session, reader=account)

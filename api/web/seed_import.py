@@ -2,10 +2,10 @@
 
 1. `GET /seed-import`: the column layout (api/seed_import_layout.py) and the templates to download;
 2. `POST /seed-import/check`: the uploaded file checked row by row against the database (the dry run): what
-   would be created, updated, left unchanged or rejected, and why. Nothing is written; the checked file is
-   kept in this process (api/seed_import_jobs.py) for the office to confirm;
+   would be created, updated, left unchanged or rejected, and why. No seed is written; the checked file is
+   kept in the database (api/seed_import_jobs.py) for the office to confirm, on whichever worker;
 3. `POST /seed-import/run`: the confirmed import starts as a background job (all rows or none); the job's page
-   polls `/seed-import/jobs/{id}/status` every 2 seconds, as the report page does.
+   polls `/seed-import/jobs/{id}/status` every 2 seconds, as the report page does, answered from the job's row.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def seed_import_run(request: Request, session: SessionDep, service: ServiceDep, 
                        "先にファイルを確認してください。")
     upload = jobs.take(upload_id, account)
     who.check_target(session, account, upload.organisation_id)
-    job = jobs.start(request.app.state.db, service, upload)
+    job = jobs.start(service, upload)
     return redirect(request, f"/seed-import/jobs/{job.id}")
 
 
@@ -158,6 +158,7 @@ def _jst(moment: datetime | None) -> str | None:
 
 
 def job_view(job: ImportJob) -> dict[str, Any]:
+    """What the job's page and its status fragment show."""
     percent = round(100 * job.done / job.total) if job.total else (100 if job.status == "succeeded" else 0)
     return {"id": job.id, "status": job.status, "status_name": STATUS_NAMES[job.status], "active": job.active,
             "stage": job.stage, "done": job.done, "total": job.total, "percent": percent, "rows": job.rows,

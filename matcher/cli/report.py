@@ -2,6 +2,7 @@
 
     matcher report --region 中部 --out var/reports/chubu --format html,xlsx,csv
     matcher report --prefecture 15 --prefecture 16 --market-area M3 --csv-encoding cp932 --cap 5
+    matcher report --shards 8 --ray-address auto      # the seeds in 8 shards on a Ray cluster (docs/scale-out.md)
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def report(
         "overall",
     csv_encoding: Annotated[
         str, typer.Option(help="utf-8-sig（BOM付き、既定）/ cp932（表せない文字は〓に置換）")] = "utf-8-sig",
+    shards: Annotated[int, typer.Option(
+        help="シーズを分けるシャード数（2以上で Ray のワーカーが分担して検索。結果は1と同じ）")] = 1,
+    ray_address: Annotated[str, typer.Option(
+        help="Ray クラスタのアドレス（auto / ray://ホスト:10001 など。空なら既存のクラスタか、新たに起動）")] = "",
     model_dir: ModelDir = DEFAULT_MODEL_DIR, index_dir: IndexDir = DEFAULT_INDEX_DIR,
     corpus_dir: CorpusDir = CORPUS_DIR, threads: Threads = 0,
 ) -> None:
@@ -68,7 +73,8 @@ def report(
                                 assignment_cap=cap or None, mode=mode, sort=sort)
         engine, _, _ = open_engine(model_dir, index_dir, corpus_dir, threads)
         with progress_bar() as update:
-            result = compute_report(engine, report_scope, options, progress=update)
+            result = compute_report(engine, report_scope, options, progress=update, shards=shards,
+                                    ray_address=ray_address or None)
             rendered = render_report(result, out, wanted, csv_encoding=csv_encoding, progress=update)
     s = result.silo
     console.print(f"範囲: {result.meta.scope}  ニーズ {result.meta.needs} 件 × シーズ {result.meta.seeds} 件")

@@ -15,6 +15,7 @@ from matcher.jst import jst_text
 from matcher.reports.concentration import OVER_SHARE
 from matcher.reports.wording import unmet_rule
 
+from . import outcomes
 from .japan_map import choropleth_svg
 from .svg import heatmap_svg, stacked_bars_svg
 
@@ -64,8 +65,17 @@ def render_html(report: Report, *, for_print: bool = False) -> str:
         for_print=for_print, needs_shown=report.needs[:500], needs_total=len(report.needs),
         universities_shown=report.universities[:100], concentration_shown=report.concentration[:CONCENTRATION_SHOWN],
         over_share=OVER_SHARE, bar_scale=_bar_scale(report), generated=jst_text(report.meta.generated_at),
-        unmet_rule=unmet_rule(report.meta.unmet_threshold),
+        unmet_rule=unmet_rule(report.meta.unmet_threshold), outcomes=_outcomes_section(report),
     )
+
+
+def _outcomes_section(report: Report) -> dict[str, object] | None:
+    """The words of the outcomes section (outcomes.py); None for a report made without the service."""
+    scope = report.outcomes_scope
+    if scope is None:
+        return None
+    return {"title": outcomes.TITLE, "sentences": outcomes.sentences(scope), "none_yet": outcomes.NONE_YET,
+            "header": outcomes.header(scope.ignored_after_days)}
 
 
 def _bar_scale(report: Report, width: float = 160.0) -> float:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ..jst import jst_text
 from ..rank import SORTS
 from ..reports.wording import unmet_rule
+from .outcomes import outcomes_table, summary_rows
 
 if TYPE_CHECKING:
     from matcher.reports import (
@@ -48,6 +49,9 @@ def report_tables(report: Report) -> Tables:
         "universities": _universities(report.universities),
         "concentration": _concentration(report.concentration),
     }
+    outcomes = outcomes_table(report)
+    if outcomes is not None:
+        t["outcomes"] = outcomes
     if report.assignment is not None:
         t["assignment"] = _assignment(report.assignment, unmet_rule(report.meta.unmet_threshold))
         t["assignment_pairs"] = _assignment_pairs(report.assignment)
@@ -67,6 +71,7 @@ def _summary(report: Report) -> Table:
         ["最良の連携先の割合がシーズの割合の2倍を超える大学", sum(1 for c in report.concentration if c.over_share)],
         ["作成日時", jst_text(m.generated_at)],
     ]
+    rows.extend(summary_rows(report))
     rows.extend(["注記", note] for note in m.notes)
     return (["項目", "値"], rows)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .neutralise import neutralise
+from .outcomes import TITLE as OUTCOMES_TITLE
 from .tables import Tables
 
 SHEET_NAMES = {
@@ -13,6 +14,7 @@ SHEET_NAMES = {
     "flow_weighted": "地域間の流れ（スコア）", "by_region": "地域別", "by_market_area": "市場領域別",
     "by_prefecture": "都道府県別", "universities": "大学別", "assignment": "上限付き割り当て",
     "assignment_pairs": "割り当て一覧", "concentration": "最良の連携先の集中",
+    "outcomes": OUTCOMES_TITLE,
 }
 
 

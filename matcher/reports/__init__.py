@@ -10,6 +10,7 @@ hybrid score and the same aggregation, equal to the last bit (tests/test_reports
    caller passes vectors (benchmarks, cached vectors). Their BM25 terms are those
    the need index holds for the same text, else the tokenizer's.
 2. For each chunk of needs (`ReportOptions.chunk`, 128), `search_batch.BatchSearch`
+   (or its shards on a Ray cluster: `compute_report(shards=…)`, `matcher.shards`)
    gives each need what `hybrid_search` gives `engine.match`: the cosines with every
    seed from one matrix product, the BM25 scores from one sparse product of the
    chunk's terms with the seeds' term weights; the dense top N ∪ the BM25 top N, the
@@ -52,7 +53,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,9 +63,10 @@ from ..jst import now_jst_iso
 from ..market_areas import market_area_names
 from ..rank import SORTS, sort_rule
 from ..records import Need
+from ..shards import open_batch_search
 from .aggregate import KEEP_PER_NEED, Condensed, Groups, aggregate_candidates, condense, need_reports
 from .assignment import constrained_assignment
-from .candidates import Searcher, SeedTable, need_terms, region_indices
+from .candidates import Searcher, SeedTable, need_terms, region_indices, vocabulary_of
 from .concentration import OVER_SHARE
 from .model import (
     DEFAULT_UNMET_THRESHOLD,
@@ -107,7 +109,7 @@ _DEFAULT_OPTIONS = ReportOptions()
 
 def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: ReportOptions = _DEFAULT_OPTIONS, *,
                    need_vectors: NeedVectors | None = None, needs: Sequence[Need] | None = None,
-                   progress: Progress | None = None) -> Report:
+                   progress: Progress | None = None, shards: int = 1, ray_address: str | None = None) -> Report:
     """The whole report for the needs in `scope` (or the given `needs`) against all seeds.
 
     `scope` also gives the report its description (`describe_scope`), the given
@@ -120,7 +122,7 @@ def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: Rep
     in chunks of `options.chunk`: search, aggregation and condensing per chunk
     keep memory bounded (only each need's best `KEEP_PER_NEED` partners are kept).
     """
-    _check(options)
+    _check(options, shards)
     rule = sort_rule(options.sort, engine.settings.aggregation)  # the ranking engine.match(sort=…) uses
     progress = progress or _silent
     timings: Timings = defaultdict(float)
@@ -129,14 +131,17 @@ def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: Rep
     candidates = options.candidates or engine.settings.candidates
     with _stopwatch(timings, "encode_s"):
         vectors = _vectors(engine, chosen, need_vectors, progress)
-    with _stopwatch(timings, "prepare_s"):
-        table = SeedTable.build(engine)
-        need_regions = [region_of_need(n, engine.prefectures) for n in chosen]
-        need_region_idx = region_indices(need_regions)
-        searcher = Searcher(engine, table, candidates, vectors, need_terms(engine, chosen), need_region_idx,
-                            options.chunk, options.mode)
     keep = max(options.top_partners, options.flow_partners, KEEP_PER_NEED)
-    condensed = _search_and_condense(searcher, table, len(chosen), keep, rule, progress, timings)
+    with ExitStack() as stack:
+        with _stopwatch(timings, "prepare_s"):
+            table = SeedTable.build(engine)
+            need_regions = [region_of_need(n, engine.prefectures) for n in chosen]
+            terms = need_terms(engine, chosen)
+            batch = stack.enter_context(open_batch_search(
+                engine.seed_index, table.seed_ids, vocabulary_of(terms), shards=shards, ray_address=ray_address,
+                candidates=candidates, dense_weight=engine.settings.dense_weight, mode=options.mode))
+            searcher = Searcher(batch, table, vectors, terms, region_indices(need_regions), options.chunk)
+        condensed = _search_and_condense(searcher, table, len(chosen), keep, rule, progress, timings)
     progress("集計", 0, 1)
     with _stopwatch(timings, "summarise_s"):
         report = summarise(need_reports(engine.prefectures, table, chosen, need_regions, condensed, options),
@@ -154,13 +159,15 @@ def compute_report(engine: Engine, scope: ReportScope = _ALL_NEEDS, options: Rep
     return report
 
 
-def _check(options: ReportOptions) -> None:
+def _check(options: ReportOptions, shards: int) -> None:
     if options.mode not in MODES:
         raise InvalidInputError("mode は dense・hybrid のいずれかです。")
     if options.sort not in SORTS:
         raise InvalidInputError("並べ替え（sort）は overall（総合）・content（内容重視）のいずれかです。")
     if options.top_partners < 1 or options.flow_partners < 1:
         raise InvalidInputError("連携先の件数は1以上で指定してください。")
+    if shards < 1:
+        raise InvalidInputError("シャード数（shards）は1以上で指定してください。")
 
 
 def _silent(stage: str, done: int, total: int) -> None:
@@ -210,10 +217,13 @@ def _search_and_condense(searcher: Searcher, table: SeedTable, n: int, keep: int
     """Search, aggregate and condense chunk by chunk, so that only the condensed partners stay in memory."""
     parts = []
     progress(searcher.stage, 0, n)
-    for start in range(0, n, searcher.step):
-        stop = min(start + searcher.step, n)
-        with _stopwatch(timings, "search_s"):
-            found, within = searcher.search(start, stop)
+    blocks = searcher.blocks()
+    while True:
+        with _stopwatch(timings, "search_s"):  # on shards: the wait for the block searched ahead
+            block = next(blocks, None)
+        if block is None:
+            break
+        start, stop, found, within = block
         with _stopwatch(timings, "aggregate_s"):
             groups, local = (aggregate_candidates(f.need_idx, f.seed_row, f.score, f.cosine, table.univ_of_row,
                                                   rule) for f in (found, within))

@@ -1,15 +1,16 @@
 """The seeds as arrays (`SeedTable`), and each need's candidate seeds, found in batch (`Searcher`).
 
-`Searcher` runs `search_batch.BatchSearch` over chunks of needs: per need, the
-candidates and fused scores that `engine.match` gets from `hybrid_search`,
-nationwide and within the need's region (normalised on the nationwide bounds,
-so that the two compare and subtract, as the engine's scopes do). Both answer
-`BatchCandidates`: flat arrays, one entry per (need, seed).
+`Searcher` runs a batch search (`search_batch.BatchSearch`, or its shards on
+Ray) over chunks of needs: per need, the candidates and fused scores that
+`engine.match` gets from `hybrid_search`, nationwide and within the need's
+region (normalised on the nationwide bounds, so that the two compare and
+subtract, as the engine's scopes do). Both answer `BatchCandidates`: flat
+arrays, one entry per (need, seed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ import numpy as np
 from ..index import fingerprint
 from ..records import Need, Seed
 from ..regions import REGION_ORDER
-from ..search_batch import BatchSearch
+from ..search_batch import BlockSearch
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -101,27 +102,35 @@ class BatchCandidates:
 
 
 class Searcher:
-    """Each need's candidates, `step` needs at a time: nationwide, and within its own region."""
+    """Each need's candidates, `step` needs at a time: nationwide, and within its own region.
+
+    The search is the caller's (`shards.open_batch_search`: in this process, or sharded over Ray)."""
 
     stage = "シーズを検索・集約"
 
-    def __init__(self, engine: Engine, table: SeedTable, candidates: int, vectors: np.ndarray,
-                 terms: Sequence[Sequence[str]], need_region_idx: np.ndarray, step: int, mode: str):
+    def __init__(self, batch: BlockSearch, table: SeedTable, vectors: np.ndarray, terms: Sequence[Sequence[str]],
+                 need_region_idx: np.ndarray, step: int):
+        self.batch = batch
         self.vectors = vectors
         self.terms = terms
         self.need_region_idx = need_region_idx
         self.step = max(1, step)
-        vocabulary = {t for need_terms in terms for t in need_terms}
-        self.batch = BatchSearch(engine.seed_index, table.seed_ids, vocabulary, candidates=candidates,
-                                 dense_weight=engine.settings.dense_weight, mode=mode)
         self.region_rows = {r: np.flatnonzero(table.seed_region_idx == r) for r in range(len(REGION_ORDER))}
 
-    def search(self, start: int, stop: int) -> tuple[BatchCandidates, BatchCandidates]:
-        """(nationwide, in-region) candidates of the needs start:stop; need_idx counts from the report's first need."""
-        found, within = self.batch.search(self.vectors[start:stop], self.terms[start:stop],
-                                          self.need_region_idx[start:stop].astype(np.int64), self.region_rows)
-        return (BatchCandidates(found.query + start, found.column, found.fused, found.dense),
-                BatchCandidates(within.query + start, within.column, within.fused, within.dense))
+    def blocks(self) -> Iterator[tuple[int, int, BatchCandidates, BatchCandidates]]:
+        """(start, stop, nationwide, in-region) per block of needs; need_idx counts from the report's first need."""
+        n = len(self.vectors)
+        ranges = [(start, min(start + self.step, n)) for start in range(0, n, self.step)]
+        inputs = ((self.vectors[a:b], self.terms[a:b], self.need_region_idx[a:b].astype(np.int64)) for a, b in ranges)
+        for (start, stop), (found, within) in zip(ranges, self.batch.search_blocks(inputs, self.region_rows),
+                                                  strict=True):
+            yield (start, stop, BatchCandidates(found.query + start, found.column, found.fused, found.dense),
+                   BatchCandidates(within.query + start, within.column, within.fused, within.dense))
+
+
+def vocabulary_of(terms: Sequence[Sequence[str]]) -> set[str]:
+    """Every term of the needs: the seeds' BM25 weights are built for these alone."""
+    return {t for need_terms in terms for t in need_terms}
 
 
 def need_terms(engine: Engine, needs: Sequence[Need]) -> list[list[str]]:

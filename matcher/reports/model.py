@@ -199,6 +199,32 @@ class ReportMeta:
 
 
 @dataclass
+class PartnerOutcomeRow:
+    """What became of one partner of the report's needs (issue 15): the introduction requests (紹介依頼) the
+    posters made to it and their feedback on it (役に立った／役に立たなかった), as the service counts them
+    (api/feedback.py)."""
+
+    partner: str  # as the request or feedback named it: 「大学」, 「研究者（大学）」 or 「シーズ（大学）」
+    level: str  # 大学・研究者・シーズ: the unit of the match results the poster acted on
+    asked: int  # introduction requests, whatever became of them
+    accepted: int
+    declined: int
+    pending: int  # not answered yet, within the waiting time
+    ignored: int  # not answered past the waiting time (OutcomesScope.ignored_after_days)
+    useful: int  # 役に立った
+    not_useful: int  # 役に立たなかった
+
+
+@dataclass
+class OutcomesScope:
+    """Which requests and feedback a report's outcomes count. Only the service has them (its database): a report
+    made without it (the CLI) has no OutcomesScope, and its files have no outcomes section."""
+
+    region: str | None  # the region block of the needs counted (a coordinator's own); None: every region
+    ignored_after_days: int  # a request with no answer after this many days counts as ignored
+
+
+@dataclass
 class Report:
     meta: ReportMeta
     needs: list[NeedReport]
@@ -211,6 +237,8 @@ class Report:
     universities: list[UniversityReport]
     assignment: AssignmentReport | None
     concentration: list[ConcentrationRow] = field(default_factory=list)  # empty when seed counts are not given
+    outcomes: list[PartnerOutcomeRow] = field(default_factory=list)  # the most acted-on partners first
+    outcomes_scope: OutcomesScope | None = None  # None: made without the service's database, nothing counted
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data, floats rounded to 4 places; derived shares and counts included."""

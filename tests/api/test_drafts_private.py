@@ -57,7 +57,9 @@ NO_SEEDS = {
                     "reports search a copy of the index, which holds listed seeds only (test_the_index_holds_neither)"),
     **dict.fromkeys(["GET /api/v1/admin/tokens", "DELETE /api/v1/admin/tokens/{token_id}",
                      "POST /api/v1/admin/accounts/{account_id}/disable",
-                     "POST /api/v1/admin/accounts/{account_id}/enable", "GET /api/v1/admin/audit"],
+                     "POST /api/v1/admin/accounts/{account_id}/enable", "GET /api/v1/admin/audit",
+                     "PATCH /api/v1/admin/accounts/{account_id}",
+                     "PATCH /api/v1/admin/organisations/{organisation_id}"],
                     "tokens, accounts, audit rows (ids only)"),
     **dict.fromkeys(["GET /livez", "GET /readyz", "GET /openapi.json", "GET /docs", "GET /redoc",
                      "MOUNT /docs-assets", "MOUNT /static", "GET /help/scores", "GET /privacy", "GET /signin",
@@ -85,7 +87,8 @@ NO_SEEDS = {
     **dict.fromkeys(["GET /admin/organisations", "POST /admin/organisations", "GET /admin/accounts",
                      "POST /admin/accounts", "POST /admin/accounts/{account_id}/disable",
                      "POST /admin/accounts/{account_id}/enable", "GET /admin/tokens", "POST /admin/tokens",
-                     "POST /admin/tokens/{token_id}/revoke"],
+                     "POST /admin/tokens/{token_id}/revoke", "GET /admin/organisations/{organisation_id}/edit",
+                     "POST /admin/organisations/{organisation_id}/edit", "POST /admin/accounts/{account_id}/role"],
                     "admin pages: organisations, accounts and tokens; no seed is read or shown"),
     # issue 15, bulk seed import: the dry run and the job name the file's rows and, by external id, only the seeds
     # the university's office imported itself (seeds registered one by one have no external id)

@@ -51,6 +51,8 @@ BASE_BODIES = {
     "give_feedback": {"need_id": 901, "key": "大学", "name": "大学", "useful": True},
     "export_need_matches": {},  # issue 15: the match's options (as match_need)
     "put_alerts": {"enabled": True, "level": "close"},  # issue 15: standing alerts
+    "change_account_role": {"role": "poster"},  # issue 15: the admin pages' role change and organisation edit
+    "update_organisation": {"name": "試験大学"},
 }
 # the page forms' fields (the CSRF token is added)
 FORM_FIELDS = {
@@ -86,6 +88,10 @@ FORM_FIELDS = {
     "POST /admin/accounts/{account_id}/enable": [],
     "POST /admin/tokens": ["account_id", "expires_days", "label"],
     "POST /admin/tokens/{token_id}/revoke": [],
+    "POST /admin/organisations/{organisation_id}/edit": ["name", "kind", "prefecture_code", "municipality_code",
+                                                         "name_en", "liaison_office", "liaison_url", "liaison_email",
+                                                         "liaison_phone"],
+    "POST /admin/accounts/{account_id}/role": ["role"],
     # issue 15: the bulk seed import (the file itself is sent as multipart by its own tests; here, every other field)
     "POST /seed-import/check": ["organisation_id", "file"],
     "POST /seed-import/run": ["upload"],

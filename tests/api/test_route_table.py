@@ -70,6 +70,8 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "POST /api/v1/admin/accounts/{account_id}/disable": (404, 403, 403, 403, 401),
     "POST /api/v1/admin/accounts/{account_id}/enable": (404, 403, 403, 403, 401),
     "GET /api/v1/admin/audit": (200, 403, 403, 403, 401),
+    "PATCH /api/v1/admin/accounts/{account_id}": (422, 403, 403, 403, 401),  # issue 15: a role change
+    "PATCH /api/v1/admin/organisations/{organisation_id}": (422, 403, 403, 403, 401),  # issue 15: an edit
     "GET /api/v1/admin/support/seeds/{seed_id}": (422, 403, 403, 403, 401),  # no reason given
     # ---- API: introduction requests, feedback, notifications (issue 15)
     "POST /api/v1/introductions": (422, 422, 422, 422, 401),
@@ -168,6 +170,10 @@ EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "GET /admin/tokens": (200, 403, 403, 403, 303),
     "POST /admin/tokens": (422, 403, 403, 403, 303),
     "POST /admin/tokens/{token_id}/revoke": (404, 403, 403, 403, 303),
+    # issue 15: an organisation's edit (sent empty: refused, nothing written) and a role change (no role: refused)
+    "GET /admin/organisations/{organisation_id}/edit": (200, 403, 403, 403, 303),
+    "POST /admin/organisations/{organisation_id}/edit": (422, 403, 403, 403, 303),
+    "POST /admin/accounts/{account_id}/role": (422, 403, 403, 403, 303),
 }
 # path parameters: real rows, except where a call would change one (a withdrawal names a missing id)
 PARAMS = {"need_id": 901, "seed_id": 1, "organisation_id": 1, "job_id": MISSING, "token_id": MISSING,

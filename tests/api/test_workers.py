@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
+from api import bench_http
 from api import bench_workers as bench
 from api.change_listener import ChangeListener
 from api.main import create_app
@@ -89,8 +90,12 @@ def test_serve_with_two_workers_on_sqlite(tmp_path, model_dir):
         seed_id = api.post(f"{API}/seeds", json=body).json()["id"]
         # every worker's index gets it: ten matches in a row, whichever worker answers each, all show it
         assert wait_until(lambda: all(seed_id in bench.seeds_in_match(api, need["id"]) for _ in range(10)))
+        # the HTTP benchmark's measurement (api/bench_http.py) on these two workers: every match answered
+        measured = bench_http.concurrent_matches(servers["workers"].url, token, [need["id"]], clients=2, requests=2)
         sign_in(browser, token)
         statuses = {browser.get("/coordinator").status_code for _ in range(10)}
+    assert measured["n"] == 4 and measured["clients"] == 2 and measured["matches_per_s"] > 0
+    assert measured["p50_ms"] <= measured["p95_ms"] <= measured["max_ms"]
     assert statuses == {200}  # a worker with another secret would send the visitor back to /signin
 
 
