@@ -38,8 +38,13 @@ demo: setup
 	$(BIN)/matcher index
 	$(BIN)/matcher demo --limit 5
 
+# ENCODERS=1 also installs the OpenVINO back-end (the `encoders` extra: it pins older transformers, typer and
+# click for the whole venv) and exports the int8 model once, offline; select it with MATCHER_ENCODER_BACKEND.
+ENCODERS ?=
 setup: $(VENV)/.installed $(MODEL_DIR)/modules.json
 	scripts/system-deps.sh
+	if [ -n "$(ENCODERS)" ]; then $(BIN)/pip install --quiet -e '.[test,encoders]' && \
+		$(BIN)/matcher setup-encoder --backend openvino-int8; fi
 
 # torch first, pinned to the local CPU wheel: anything looser pulls GBs of CUDA packages.
 $(VENV)/.installed: pyproject.toml

@@ -140,7 +140,7 @@ def test_a_text_changed_while_the_server_was_down_is_embedded_once(stopped, veri
     assert code == 1 and report["before"]["seeds"]["mismatched"] == [seed_id]
 
     counting = CountingEncoder(encoder)  # the model the repair loads, lazily: the session's, counted
-    monkeypatch.setattr("matcher.embed.Encoder", lambda model_dir, threads: counting)
+    monkeypatch.setattr("matcher.embed.Encoder", lambda model_dir, threads, backend: counting)
     code, report = as_json(verify_index, "--repair")
     assert code == 0 and report["repaired"]["seeds"]["encoded"] == 1 and counting.count() == 1
     model_id = encoder.name
