@@ -52,7 +52,7 @@ class TermWeights:
         lengths = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
         avgdl = max(int(state.counts.sum()) / len(index), 1e-9)  # as BM25Index: total length / documents
         column_of = {term: k for k, term in enumerate(state.terms)}
-        rows = _rows_for(state.row_ids, doc_ids)  # state row of each wanted document; -1 where not held
+        rows = positions_in(state.row_ids, doc_ids)  # state row of each wanted document; -1 where not held
         picked = counts[np.where(rows >= 0, rows, 0)][:, [column_of[t] for t in held]].tocoo()
         keep = rows[picked.row] >= 0
         doc, term, tf = picked.row[keep], picked.col[keep], picked.data[keep]
@@ -81,8 +81,8 @@ class TermWeights:
         return product
 
 
-def _rows_for(row_ids: Ids, doc_ids: Ids) -> Ids:
-    """The position of each of `doc_ids` in `row_ids`, -1 where absent."""
+def positions_in(row_ids: Ids, doc_ids: Ids) -> Ids:
+    """The position of each of `doc_ids` in `row_ids`, -1 where absent (also search_shard's id → column maps)."""
     if not len(row_ids):
         return np.full(len(doc_ids), -1, dtype=np.int64)
     sorter = np.argsort(row_ids, kind="stable")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .index import Collection
-from .lexical_batch import TermWeights
+from .lexical_batch import TermWeights, positions_in
 from .search import DEFAULT_CANDIDATES, exact_cosines, stored_vectors, top_per_row
 
 MODES = ("hybrid", "dense", "bm25")
@@ -106,8 +106,8 @@ class ShardSearch:
         # float64 once (8 bytes × dim per document: 307 MB at 10^5 seeds), for exact cosines by one product
         self.vectors = np.asarray(data.vectors).astype(np.float64)
         # the local column of each stored vector, and the stored position of each local column (-1: none)
-        self.column_of = _positions(self.doc_ids, self.stored_ids)
-        self.position_of = _positions(self.stored_ids, self.doc_ids)
+        self.column_of = positions_in(self.doc_ids, self.stored_ids)
+        self.position_of = positions_in(self.stored_ids, self.doc_ids)
 
     def picks(self, vectors: np.ndarray, terms: Sequence[Sequence[str]], groups: np.ndarray | None = None,
               group_columns: Mapping[int, np.ndarray] | None = None) -> tuple[Picks, Picks]:
@@ -237,13 +237,3 @@ def _mask(columns: np.ndarray, n: int) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
     mask[columns] = True
     return mask
-
-
-def _positions(of: np.ndarray, among: np.ndarray) -> np.ndarray:
-    """For each id of `among`, its position in `of`; -1 where `of` lacks it."""
-    if not len(of):
-        return np.full(len(among), -1, dtype=np.int64)
-    sorter = np.argsort(of, kind="stable")
-    at = np.searchsorted(of, among, sorter=sorter).clip(max=len(of) - 1)
-    found = sorter[at]
-    return np.where(of[found] == among, found, -1).astype(np.int64)
