@@ -75,3 +75,13 @@ class CountingEncoder:
         """Texts encoded as queries since the last call."""
         counted, self.queries = self.queries, 0
         return counted
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local Ray of 2 CPUs, one per test module (Ray takes ~10 s to start): the sharded reports' and the Ray
+    embedding's tests."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()

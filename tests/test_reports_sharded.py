@@ -123,14 +123,6 @@ def test_a_shard_scores_bm25_with_the_whole_index_statistics(world):
 
 # ---- on a local Ray cluster -----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def cluster():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def test_ray_shards_give_the_single_process_bits_block_by_block(cluster, world):
     collection, doc_ids, vocabulary, queries, terms, groups, group_columns = world
     plain = BatchSearch(collection, doc_ids, vocabulary, candidates=CANDIDATES)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pytest
 from sqlmodel import Session, col, select
 
 from api.embeddings import STORED_DTYPE, Embedding
@@ -16,15 +15,6 @@ from api.report_cli import report_from_database
 from matcher.reports import ReportOptions, ReportScope
 
 from ..test_reports_sharded import LetterCounts, LetterCountsSpec
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """A local Ray of 2 CPUs for this module (as tests/test_reports_sharded.py's: Ray starts in ~10 s)."""
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 def test_ray_actors_fill_in_every_missing_vector_once(cluster, client):
