@@ -4,9 +4,11 @@ Seeds and needs keep their corpus ids (10001…, 50001…); organisations are
 found again by name and kind, researchers by university, department and name.
 
 The corpus's passage vectors come with it (`corpora/vectors/<model>.npz`, written by `matcher demo-vectors`;
-matcher/demo_vectors.py): each file's vectors go into the embedding table under the file's own model id, for
-the texts the corpus holds now, so the first start-up finds every demo vector and embeds nothing. A model
-without a file, or a text edited since the file was written, is embedded at start-up as before.
+matcher/demo_vectors.py), and its needs' query vectors (`<model>_query.npz`, model id "<model>#query"): each
+file's vectors go into the embedding table under the file's own model id, for the texts the corpus holds now,
+so the first start-up finds every demo vector and embeds nothing, and a demo need's match reads its query
+vector as that of a need posted through the API. A model without a file, or a text edited since the file was
+written, is embedded at start-up (a passage) or at its match (a query) as before.
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ def load_demo(session: Session, corpus_dir: Path = CORPUS_DIR, vectors_dir: Path
 def add_shipped_vectors(session: Session, corpus: Corpus, vectors_dir: Path) -> int:
     """Put each shipped file's vectors of the corpus's current texts into the embedding table where it lacks
     them; returns how many. The caller commits."""
-    texts = demo_vectors.demo_texts(corpus)
     added = 0
     for shipped in demo_vectors.read_all(vectors_dir):
+        texts = demo_vectors.texts_for(corpus, shipped.model_id)  # a query file: the needs' texts
         current = set(demo_vectors.fingerprints_of(texts, shipped.model_id))
         vectors = {p: v for p, v in shipped.as_dict().items() if p in current}
         have = set(session.exec(select(Embedding.content_hash).where(

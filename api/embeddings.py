@@ -27,6 +27,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from matcher.embed import TextEncoder
 from matcher.index import Collection, fingerprint
+from matcher.index import query_key as query_key  # the "#query" rule lives in the engine; kept here for callers
 from matcher.index_sync import KnownVectors, Vector
 
 from .models import utcnow
@@ -56,12 +57,6 @@ def passage_vector(session: Session, encoder: TextEncoder, text: str) -> Vector:
     vector: Vector = encoder.encode_passages([text])[0]
     store_vectors(session, encoder.name, {content_hash: vector})
     return vector
-
-
-def query_key(model_id: str) -> str:
-    """The table's model id for *query* vectors of `model_id` (e5 encodes a need as a query with another
-    prompt than as a passage): same table, same fingerprints, its own rows."""
-    return f"{model_id}#query"
 
 
 def need_query_vector(session: Session, encoder: TextEncoder, text: str) -> Vector:

@@ -94,7 +94,9 @@ class IndexFollower:
                     break
             session.commit()  # vectors a follower had to compute (see _vector) are kept for the next one
             self.applied_count += applied
-            return applied
+        if applied:
+            self.service.changes_applied()  # an ANN rebuild may be due now: looked at in the background
+        return applied
 
     def _apply(self, session: Session, change: Change) -> None:
         if change.kind == ChangeKind.seed:

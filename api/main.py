@@ -77,18 +77,20 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
             # where the log stands is read before the index is rebuilt from the tables, so nothing that
             # commits in between is lost (api/follower.py)
             starting_point = IndexFollower.starting_point(session)
-            service = MatchService.start(session, model, settings.resolved_index_dir)
+            service = MatchService.start(session, model, settings.resolved_index_dir, ann=settings.ann_settings)
         service.follower = follower = IndexFollower(db, service, starting_point,
                                                     poll_interval=settings.follow_interval,
                                                     listen=settings.follow_notify)
         follower.catch_up()
         follower.start()
+        rebuilder = service.start_ann_rebuilds(retry_after=settings.ann_retry_after_s)  # api/ann_rebuild.py
         upkeep = IndexUpkeep(service, follower, interval=settings.snapshot_interval,
                              every_changes=settings.snapshot_every_changes)
         upkeep.start()
         app.state.service, app.state.follower = service, follower
         yield
         follower.stop()
+        rebuilder.stop()
         upkeep.stop()
         db.dispose()
 

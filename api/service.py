@@ -11,7 +11,8 @@ After that the index follows the database through the change log: every write
 follower (api/follower.py) re-reads the item and calls `seed_changed` /
 `need_changed` / `organisation_changed` with its stored vector. Those hold the
 lock for the index update alone; nothing is encoded or written to disk under
-it. Snapshots and BM25 merges happen in the background (api/index_upkeep.py).
+it. Snapshots and BM25 merges happen in the background (api/index_upkeep.py), and so does the training of
+the approximate (IVF) index once a collection grows past its threshold (api/ann_rebuild.py).
 
 Seeds are matched when listed (`access.seed_is_listed`: active and not a draft); needs when active.
 """
@@ -35,9 +36,11 @@ from matcher.text import JapaneseTokenizer, check_text
 
 from . import models as m
 from .access import listed_seeds, seed_is_listed
+from .ann_rebuild import AnnRebuilder, use_ann_settings
 from .embeddings import known_vectors, store_indexed
 
 if TYPE_CHECKING:
+    from matcher.ann import AnnSettings
     from matcher.embed import TextEncoder
     from matcher.index_sync import Vector
 
@@ -129,6 +132,7 @@ class MatchService:
         self.index_dir = Path(index_dir)
         self.start_reports = start_reports
         self.follower: IndexFollower | None = None  # set by the app's start-up (api/main.py)
+        self.ann_rebuilder: AnnRebuilder | None = None  # trains the ANN indexes in the background (start_ann_rebuilds)
         # Writes tokenise their texts with a tagger of their own, before taking the lock: MeCab's tagger is not
         # re-entrant, so sharing the engine's would make a short match wait ~100 ms behind a 10,000-character
         # write's tokenising. The follower applies one change at a time, so this one needs no lock of its own.
@@ -138,7 +142,9 @@ class MatchService:
         self._lock = threading.RLock()
 
     @classmethod
-    def start(cls, session: Session, encoder: TextEncoder, index_dir: Path) -> MatchService:
+    def start(cls, session: Session, encoder: TextEncoder, index_dir: Path,
+              ann: AnnSettings | None = None) -> MatchService:
+        """`ann`: the settings of the collections' approximate indexes (matcher/ann.py); None keeps the defaults."""
         universities, seeds, needs = load_records(session)
         engine, seed_report, need_report = Engine.open(index_dir, encoder, seeds=seeds, needs=needs,
                                                        universities=universities,
@@ -147,6 +153,8 @@ class MatchService:
         session.commit()
         for collection in (engine.seed_index, engine.need_index):
             collection.lexical.auto_merge = False  # merged in the background (merge_lexical), not by a write
+            if ann is not None:
+                use_ann_settings(collection, ann)
         return cls(engine, index_dir, (seed_report, need_report))
 
     @property
@@ -159,6 +167,18 @@ class MatchService:
         if self.follower is None:
             raise IndexNotFollowingError("the change log has no follower in this process")
         self.follower.catch_up()
+
+    def changes_applied(self) -> None:
+        """The follower applied changes: a rebuild of an ANN index may be due (looked at in the background)."""
+        if self.ann_rebuilder is not None:
+            self.ann_rebuilder.poke()
+
+    def start_ann_rebuilds(self, retry_after: float = 60.0) -> AnnRebuilder:
+        """Train each collection's ANN index in a background thread whenever one is due (api/ann_rebuild.py),
+        with the lock held only for the copy and the hand-over; `stop()` it at shutdown."""
+        self.ann_rebuilder = AnnRebuilder(self.engine, self._lock, retry_after=retry_after)
+        self.ann_rebuilder.start()
+        return self.ann_rebuilder
 
     def organisation_changed(self, org: m.Organisation) -> None:
         if org.kind == m.OrgKind.university:

@@ -9,6 +9,7 @@ from limits import parse
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from matcher.ann import KINDS, AnnSettings
 from matcher.corpus import CORPUS_DIR
 from matcher.embed import DEFAULT_MODEL_DIR
 from matcher.encoder_backends import BACKENDS, DEFAULT_BACKEND, model_name
@@ -39,6 +40,18 @@ class Settings(BaseSettings):
     snapshot_interval: float = 30.0
     snapshot_every_changes: int = 500
     ready_max_lag: int = 1000  # /readyz says "not ready" while more changes than this wait to be applied
+
+    # The approximate (IVF) dense index of each collection (matcher/ann.py), trained in the background once the
+    # collection holds `ann_threshold` vectors, and again once it has grown or changed by `ann_retrain_factor`
+    # since (api/ann_rebuild.py). Defaults: AnnSettings's, from the figures in docs/benchmarks.md
+    ann_threshold: int = Field(default=AnnSettings.threshold, ge=1)
+    ann_kind: str = AnnSettings.kind  # ivf-sq8 or ivf-flat
+    ann_target_recall: float = Field(default=AnnSettings.target_recall, gt=0, le=1)
+    ann_recall_k: int = Field(default=AnnSettings.recall_k, ge=1)
+    ann_retrain_factor: float = Field(default=AnnSettings.retrain_factor, gt=1)
+    ann_max_probe_share: float = Field(default=AnnSettings.max_probe_share, gt=0, le=1)
+    ann_scope_share: float = Field(default=AnnSettings.scope_share, ge=0, le=1)
+    ann_retry_after_s: float = Field(default=60.0, ge=0)  # after a failed build, wait this long before the next
 
     max_body_bytes: int = 256 * 1024  # larger request bodies get 413
     # signs the web pages' session cookies; unset = a random secret per process
@@ -84,6 +97,13 @@ class Settings(BaseSettings):
             raise ValueError(f"MATCHER_ENCODER_BACKEND must be one of {', '.join(BACKENDS)}")
         return value
 
+    @field_validator("ann_kind")
+    @classmethod
+    def _known_ann_kind(cls, value: str) -> str:
+        if value not in KINDS:
+            raise ValueError(f"MATCHER_ANN_KIND must be one of {', '.join(KINDS)}")
+        return value
+
     @field_validator("rate_limit_match", "rate_limit_write")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
@@ -105,6 +125,12 @@ class Settings(BaseSettings):
     def encoder_model_id(self) -> str:
         """`Encoder.name` of the configured model and back-end, known without loading the model."""
         return model_name(self.model_dir, self.encoder_backend)
+
+    @property
+    def ann_settings(self) -> AnnSettings:
+        return AnnSettings(threshold=self.ann_threshold, kind=self.ann_kind, target_recall=self.ann_target_recall,
+                           recall_k=self.ann_recall_k, retrain_factor=self.ann_retrain_factor,
+                           max_probe_share=self.ann_max_probe_share, scope_share=self.ann_scope_share)
 
     @property
     def resolved_index_dir(self) -> Path:

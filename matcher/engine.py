@@ -30,22 +30,25 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .cross_region import ensure_cross_region
+from .domain_terms import display_stop_terms
 from .embed import TextEncoder
 from .errors import InvalidInputError, NotFoundError
 from .explain import Explainer
+from .explain_terms import TextTermsCache
 from .filters import Filter, both, ids_where, not_confidential
 from .index import Collection
 from .index_sync import KnownVectors, ProgressCallback, Vector, embed_and_upsert, saved_or_empty, sync_collection
+from .partner_codes import PartnerCodes
 from .places import Location, Places, default_places
 from .rank import (
     DEFAULT_DENSE_WEIGHT,
     DEFAULT_SORT,
     LEVELS,
     SORTS,
+    PartnerGroups,
     Ranked,
     SeedCounts,
-    SeedScore,
-    ensure_cross_region,
     group_by_partner,
     rank_partners,
     sort_rule,
@@ -54,7 +57,7 @@ from .records import Need, Seed, University
 from .region_ids import Ids, RegionIds
 from .regions import Prefecture, PrefectureTable, default_prefectures
 from .results import MatchResult, NeedHit, Partner, SyncReport
-from .search import DEFAULT_CANDIDATES, Candidates, approximate_cosines, hybrid_search
+from .search import DEFAULT_CANDIDATES, Candidates, SharedScores, hybrid_search, shared_scores
 from .seed_groups import SeedFilter, SeedGroups
 from .text import JapaneseTokenizer, Token, check_text, default_tokenizer
 
@@ -110,10 +113,12 @@ class Engine:
         self.places = default_places() if self.prefectures is default_prefectures() else \
             Places.from_master(self.prefectures)
         self.tokenizer = tokenizer or default_tokenizer()
+        self.explained_texts = TextTermsCache(self.tokenizer, display_stop_terms())  # shared by reader copies
         self.universities: dict[str, University] = {u.name: u for u in universities}
         self.seeds: dict[int, Seed] = {}
         self.seed_groups = SeedGroups()  # region, prefecture, market area → seed ids, kept by every write
         self.seed_counts = SeedCounts()  # 実績・体制: each partner's seeds, kept with `seeds`
+        self.partner_codes = PartnerCodes()  # each seed's partners as integers, for grouping candidates
         self.needs: dict[int, Need] = {}
         self.seed_index = Collection(encoder.dim, encoder.name)
         self.need_index = Collection(encoder.dim, encoder.name)
@@ -156,10 +161,12 @@ class Engine:
         with lock if lock is not None else nullcontext():
             seeds, needs, universities = dict(self.seeds), dict(self.needs), dict(self.universities)
             seed_counts, seed_groups = self.seed_counts.copy(), self.seed_groups.copy()
+            partner_codes = self.partner_codes.copy()
             seed_index, need_index = self.seed_index.reader_copy(), self.need_index.reader_copy()
         copy = Engine(self.encoder, settings=self.settings, prefectures=self.prefectures, tokenizer=self.tokenizer)
         copy.seeds, copy.needs, copy.universities, copy.seed_counts = seeds, needs, universities, seed_counts
-        copy.seed_groups = seed_groups
+        copy.seed_groups, copy.partner_codes = seed_groups, partner_codes
+        copy.explained_texts = self.explained_texts  # the same texts explain alike; the cache is thread-safe
         copy.seed_index, copy.need_index = seed_index.open(), need_index.open()
         return copy
 
@@ -181,8 +188,10 @@ class Engine:
         self.seeds = {s.id: s for s in seeds}
         self.seed_counts = SeedCounts(self.seeds.values())
         self.seed_groups = SeedGroups()
+        self.partner_codes = PartnerCodes()
         for seed in seeds:
             self._group(seed)
+            self.partner_codes.put(seed)
 
     def sync_needs(self, needs: Iterable[Need], progress: ProgressCallback | None = None,
                    known: KnownVectors | None = None) -> SyncReport:
@@ -202,6 +211,7 @@ class Engine:
         self.seeds[seed.id] = seed
         self.seed_counts.add(seed)
         self._group(seed)
+        self.partner_codes.put(seed)
         embed_and_upsert(self.seed_index, {seed.id: seed.text}, self.encoder, self.tokenizer, _given(vector),
                          None if terms is None else {seed.id: terms})
 
@@ -211,6 +221,7 @@ class Engine:
             raise NotFoundError("シーズ", seed_id)
         self.seed_counts.remove(removed)
         self.seed_groups.remove(seed_id)
+        self.partner_codes.remove(seed_id)
         self.seed_index.delete([seed_id])
 
     def upsert_need(self, need: Need, vector: Vector | None = None, terms: Sequence[str] | None = None) -> None:
@@ -266,14 +277,14 @@ class Engine:
         if query_vector is None:  # batch callers (benchmarks, reports) encode many needs at once
             query_vector = self.encoder.encode_queries([text])[0]
         # The unfiltered search fixes the score normalisation for every scope of this query; the dense product
-        # with every seed is computed once for all of them.
-        approximate = approximate_cosines(self.seed_index, query_vector)
-        everything = self._search_seeds(query_vector, query_terms, approximate=approximate)
+        # with every seed and BM25 of every seed are computed once for all of them.
+        shared = shared_scores(self.seed_index, query_vector, query_terms)
+        everything = self._search_seeds(query_vector, query_terms, shared=shared)
 
         def search_within(allowed: Ids | None) -> Candidates:
             if allowed is None:
                 return everything
-            return self._search_seeds(query_vector, query_terms, allowed, everything, approximate)
+            return self._search_seeds(query_vector, query_terms, allowed, everything, shared)
 
         region = need_pref.region if need_pref else None
         in_region = self.seed_regions.inside(region) if need_pref else None
@@ -379,18 +390,17 @@ class Engine:
         return self.seed_groups.narrowed(allowed, seed_filter)
 
     def _search_seeds(self, vector: NDArray[np.float32], terms: Sequence[str], allowed: Ids | None = None,
-                      normalised_as: Candidates | None = None, approximate: NDArray[np.float32] | None = None,
-                      ) -> Candidates:
+                      normalised_as: Candidates | None = None, shared: SharedScores | None = None) -> Candidates:
         """Seed candidates, restricted to the ids `allowed` (None: every seed), scored on the scale of
         `normalised_as`."""
         bounds = None if normalised_as is None else (normalised_as.dense_bounds, normalised_as.lexical_bounds)
         return hybrid_search(self.seed_index, vector, terms, candidates=self.settings.candidates, allowed=allowed,
-                             bounds=bounds, dense_weight=self.settings.dense_weight, approximate=approximate)
+                             bounds=bounds, dense_weight=self.settings.dense_weight, shared=shared)
 
     def _rank(self, found: Candidates, level: str, need_pref: Prefecture | None,
-              rule: str) -> tuple[list[Ranked], dict[str, list[SeedScore]]]:
+              rule: str) -> tuple[list[Ranked], PartnerGroups]:
         """Partners of `level`, best first by the aggregation `rule`, and the candidate seeds of each."""
-        groups = group_by_partner(found.rows(), self.seeds, level)
+        groups = group_by_partner(found, self.seeds, level, self.partner_codes)
         counts = self.seed_counts
         regions = self.seed_regions
         ranked = rank_partners(groups, rule, region_of=lambda seed: regions.region_of(seed.id),
@@ -416,4 +426,5 @@ class Engine:
         return Explainer(query_tokens, place, collection.lexical, self.tokenizer, self.places,
                          self.universities, min_shared_idf=self.settings.min_shared_idf,
                          shared_terms_shown=self.settings.shared_terms_shown,
-                         seeds_per_partner=self.settings.seeds_per_partner, seed_floor=self.settings.seed_floor)
+                         seeds_per_partner=self.settings.seeds_per_partner, seed_floor=self.settings.seed_floor,
+                         stop=self.explained_texts.stop, texts=self.explained_texts)

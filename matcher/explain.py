@@ -7,13 +7,13 @@ that scoring can be read (and changed) without the display rules in the way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from .domain_terms import display_stop_terms
-from .explain_terms import Weights, explainable, ranked, shown, spans, summed, surfaces
+from .explain_terms import TextTerms, Weights, ranked, shown, spans, summed
 from .lexical import BM25Index
 from .places import Distance, Location, Places, distance_between
 from .rank import Ranked, SeedScore
@@ -42,18 +42,22 @@ class Explainer:
     seeds_per_partner: int
     seed_floor: float = 0.0  # a partner lists a seed whose fused score is at least this share of its best's
     stop: frozenset[str] = field(default_factory=display_stop_terms)
+    # the engine's cache of explained texts (explain_terms.TextTermsCache, with the same `stop`); None: derived
+    # each time
+    texts: Callable[[str], TextTerms] | None = None
 
     @cached_property
     def query_terms(self) -> frozenset[str]:
         return frozenset(t.term for t in self.query_tokens)
 
     @cached_property
-    def query_explainable(self) -> frozenset[str]:
-        return explainable(self.query_tokens, self.stop)
+    def query_text(self) -> TextTerms:
+        return TextTerms.of(self.query_tokens, self.stop)
 
-    @cached_property
-    def query_surfaces(self) -> dict[str, str]:
-        return surfaces(self.query_tokens)
+    def _text(self, text: str) -> TextTerms:
+        if self.texts is not None:
+            return self.texts(text)
+        return TextTerms.of(self.tokenizer.recent_tokens(text), self.stop)
 
     def partner(self, ranked: Ranked, level: str, scores: Sequence[SeedScore]) -> Partner:
         """A ranked partner with its best seeds (`scores`, best first), place and distance."""
@@ -63,12 +67,12 @@ class Explainer:
         code = first.prefecture_code if level == "seed" else university.prefecture_code or first.prefecture_code
         where = self._campus(university, code)
         seed_hits = [self.seed_hit(s) for s in listed_seeds(scores, self.seeds_per_partner, self.seed_floor)]
-        weights = shown(summed(h.term_weights for h in seed_hits), self.query_tokens, self.shared_terms_shown)
+        weights = shown(summed(h.term_weights for h in seed_hits), self.query_text, self.shared_terms_shown)
         return Partner(
             level=level, key=ranked.key, name=partner_name(level, first, university), university=university,
             researcher=first.researcher if level != "university" else None,
             score=ranked.score, similarity=max(h.similarity for h in seed_hits), seeds=seed_hits,
-            shared_terms=[self.query_surfaces[t] for t in weights], promoted=ranked.promoted, term_weights=weights,
+            shared_terms=[self.query_text.surfaces[t] for t in weights], promoted=ranked.promoted, term_weights=weights,
             **self._place_fields(where),
             close_seeds=sum(1 for s in scores if s.dense >= CLOSE_FLOOR), seed_count=ranked.seed_count,
         )
@@ -93,30 +97,28 @@ class Explainer:
         return self.places.locate(prefecture_code)
 
     def seed_hit(self, scored: SeedScore) -> SeedHit:
-        tokens = self.tokenizer.recent_tokens(scored.seed.text)
-        weights = self._weights(scored.seed.id, tokens)
-        terms = shown(weights, tokens, self.shared_terms_shown)
-        where = surfaces(tokens)
-        return SeedHit(scored.seed, scored.fused, scored.dense, scored.lexical, [where[t] for t in terms],
-                       spans(tokens, set(terms)), weights)
+        text = self._text(scored.seed.text)
+        weights = self._weights(scored.seed.id, text)
+        terms = shown(weights, text, self.shared_terms_shown)
+        return SeedHit(scored.seed, scored.fused, scored.dense, scored.lexical, [text.surfaces[t] for t in terms],
+                       spans(text.tokens, set(terms)), weights)
 
     def need_hit(self, need: Need, score: float, similarity: float) -> NeedHit:
         cross, distance = relation(self.place, self.places.locate(need.prefecture_code, need.municipality_code),
                                    self.places)
-        tokens = self.tokenizer.tokens(need.text)
-        terms = shown(self._weights(need.id, tokens), tokens, self.shared_terms_shown)
-        where = surfaces(tokens)
-        return NeedHit(need, score, similarity, [where[t] for t in terms], cross, distance.km if distance else None,
-                       distance.basis.value if distance else None)
+        text = self._text(need.text)
+        terms = shown(self._weights(need.id, text), text, self.shared_terms_shown)
+        return NeedHit(need, score, similarity, [text.surfaces[t] for t in terms], cross,
+                       distance.km if distance else None, distance.basis.value if distance else None)
 
     def need_spans(self, partners: Sequence[Partner]) -> list[Span]:
         """Where the query text shows the terms that carried the partners shown, the best few over them all."""
-        weights = shown(summed(p.term_weights for p in partners), self.query_tokens, self.shared_terms_shown)
+        weights = shown(summed(p.term_weights for p in partners), self.query_text, self.shared_terms_shown)
         return spans(self.query_tokens, set(weights))
 
-    def _weights(self, item_id: int, tokens: Sequence[Token]) -> Weights:
+    def _weights(self, item_id: int, text: TextTerms) -> Weights:
         """The shared terms explainable in both texts, above the idf floor, by their part of the BM25 score."""
-        allowed = self.query_explainable & explainable(tokens, self.stop)
+        allowed = self.query_text.explainable & text.explainable
         return ranked(self.lexical.term_weights(self.query_terms, item_id), allowed, self.lexical.idf,
                       self.min_shared_idf)
 

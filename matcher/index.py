@@ -44,10 +44,11 @@ from .index_snapshot import (
     decode_terms,
     read_files,
 )
-from .lexical import BM25Index, DocIds, Ids
+from .lexical import BM25Index
+from .lexical_segments import DocIds, Ids
 
 __all__ = ["CONFIG_FILE", "DENSE_FILE", "FORMAT_VERSION", "TERMS_FILE", "Collection", "CollectionCopy",
-           "CollectionSnapshot", "fingerprint"]
+           "CollectionSnapshot", "QUERY_SUFFIX", "fingerprint", "is_query_key", "query_key"]
 
 if TYPE_CHECKING:
     import faiss
@@ -57,6 +58,20 @@ Vectors = npt.NDArray[np.float32]
 
 def fingerprint(text: str, model_name: str) -> str:
     return hashlib.sha256(f"{model_name}\x00{text}".encode()).hexdigest()[:16]
+
+
+QUERY_SUFFIX = "#query"
+
+
+def query_key(model_id: str) -> str:
+    """The model id of `model_id`'s *query* vectors (e5 encodes a need as a query with another prompt than as a
+    passage): a need's query vector is stored under it, fingerprinted `fingerprint(text, query_key(model_id))`,
+    beside the passage vectors of the same texts and apart from them."""
+    return f"{model_id}{QUERY_SUFFIX}"
+
+
+def is_query_key(model_id: str) -> bool:
+    return model_id.endswith(QUERY_SUFFIX)
 
 
 class Collection:
@@ -174,7 +189,8 @@ class Collection:
     def rows_of(self, ids: Ids) -> Ids:
         """The rows (FAISS's storage order, as `search.stored_vectors` gives them) of held ids."""
         rows = self._row_of()
-        return np.fromiter((rows[int(i)] for i in ids), dtype=np.int64, count=len(ids))
+        return np.fromiter(map(rows.__getitem__, np.asarray(ids, dtype=np.int64).tolist()), dtype=np.int64,
+                           count=len(ids))
 
     def vectors_of(self, ids: DocIds) -> Vectors:
         if len(ids) == 0:

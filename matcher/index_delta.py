@@ -42,7 +42,7 @@ import numpy.typing as npt
 
 from .errors import IndexFormatError
 from .index_files import CONFIG_FILE, read_config, sha256_of, written_beside
-from .lexical import Ids
+from .lexical_segments import Ids
 
 DELTA_PATTERN = "delta-*.npz"
 REBASE_FRACTION = 0.10

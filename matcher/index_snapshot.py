@@ -44,7 +44,8 @@ import numpy.typing as npt
 from .errors import IndexFormatError
 from .index_delta import new_mark, remove_unlisted_deltas
 from .index_files import CONFIG_FILE, read_config, sha256_of, written_beside
-from .lexical import BM25Snapshot, BM25State, Ids
+from .lexical import BM25Snapshot, BM25State
+from .lexical_segments import Ids
 from .text import tokenizer_id
 
 FORMAT_VERSION = 3

@@ -47,8 +47,12 @@ import numpy.typing as npt
 from scipy import sparse
 
 from .lexical_segments import (
+    DocIds,
+    DocScores,
     EncodedDoc,
+    Ids,
     Mask,
+    Scores,
     Segment,
     Stats,
     build_merged,
@@ -56,11 +60,6 @@ from .lexical_segments import (
     segment_of,
     segment_of_rows,
 )
-
-Ids = npt.NDArray[np.int64]
-Scores = npt.NDArray[np.float32]
-# ids as callers hold them: a list, or an array that came out of a search
-DocIds = Sequence[int] | Ids
 
 DEFAULT_MIN_DELTA = 1000
 DEFAULT_DELTA_FRACTION = 0.01
@@ -302,40 +301,39 @@ class BM25Index:
         norm = self.k1 * (1 - self.b + self.b * sum(tf.values()) / max(self._total_length / self._count, 1e-9))
         return {t: self.idf(t) * tf[t] * (self.k1 + 1) / (tf[t] + norm) for t in set(query_terms) if t in tf}
 
-    def search(self, query_terms: Sequence[str], k: int, allowed: DocIds | None = None) -> tuple[Ids, Scores]:
+    def scores(self, query_terms: Sequence[str]) -> DocScores | None:
+        """BM25 of every document for the query terms, computed once for the several searches and lookups of
+        one query (a match searches up to three scopes); None when no query term is held. Valid until the
+        index next changes."""
+        scored = self._score_segments(query_terms)
+        if scored is None:
+            return None
+        main_scores, delta_scores, delta = scored
+        return DocScores(self._main, main_scores, delta, delta_scores)
+
+    def search(self, query_terms: Sequence[str], k: int, allowed: DocIds | None = None,
+               scored: DocScores | None = None) -> tuple[Ids, Scores]:
         """Top-k (ids, scores) by BM25, among `allowed` ids if given; documents sharing no term are left out.
+        `scored`: this query's `scores`, where the caller has them.
 
         Equal scores are ordered by id, so the result does not depend on how documents lie in segments.
         """
-        scored = self._score_segments(query_terms)
+        scored = self.scores(query_terms) if scored is None else scored
         if scored is None or k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        main_scores, delta_scores, delta = scored
-        ids = np.concatenate([self._main.row_ids, delta.row_ids])
-        scores = np.concatenate([main_scores, delta_scores])
-        if allowed is not None:
-            scores = np.where(np.isin(ids, allowed), scores, 0.0)
-        order = _top_k(ids, scores, k)
-        return ids[order], scores[order].astype(np.float32)
+        return scored.top(k, allowed)
 
-    def score_ids(self, query_terms: Sequence[str], doc_ids: DocIds) -> Scores:
-        """BM25 scores of the given documents (0 for unknown ids)."""
-        return self.exact_scores(query_terms, doc_ids).astype(np.float32)
+    def score_ids(self, query_terms: Sequence[str], doc_ids: DocIds, scored: DocScores | None = None) -> Scores:
+        """BM25 scores of the given documents (0 for unknown ids). `scored`: as in `search`."""
+        return self.exact_scores(query_terms, doc_ids, scored).astype(np.float32)
 
-    def exact_scores(self, query_terms: Sequence[str], doc_ids: DocIds) -> npt.NDArray[np.float64]:
+    def exact_scores(self, query_terms: Sequence[str], doc_ids: DocIds,
+                     scored: DocScores | None = None) -> npt.NDArray[np.float64]:
         """`score_ids` in float64, as computed (tests compare these with a rebuild)."""
-        out = np.zeros(len(doc_ids), dtype=np.float64)
-        scored = self._score_segments(query_terms)
+        scored = self.scores(query_terms) if scored is None else scored
         if scored is None:
-            return out
-        main_scores, delta_scores, delta = scored
-        main_row, delta_row = self._main.row_of, delta.row_of
-        for k, doc_id in enumerate(map(int, doc_ids)):
-            if doc_id in delta_row:
-                out[k] = delta_scores[delta_row[doc_id]]
-            elif doc_id in main_row:
-                out[k] = main_scores[main_row[doc_id]]  # dead rows score 0 already
-        return out
+            return np.zeros(len(doc_ids), dtype=np.float64)
+        return scored.of(doc_ids)
 
     def _score_segments(self, query_terms: Sequence[str]) -> tuple[npt.NDArray[np.float64],
                                                                      npt.NDArray[np.float64], Segment] | None:
@@ -413,16 +411,6 @@ class BM25Index:
         index._total_length = int(counts.sum())
         index._count = n_rows
         return index
-
-
-def _top_k(ids: Ids, scores: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.intp]:
-    """Positions of the k best positive scores, best first, equal scores by id."""
-    hit = np.flatnonzero(scores > 0)
-    if hit.size > k:
-        kth = np.partition(scores[hit], hit.size - k)[hit.size - k]
-        hit = hit[scores[hit] >= kth]  # every tie at the cut stays, so the id order decides among them
-    order = hit[np.lexsort((ids[hit], -scores[hit]))]
-    return order[:k]
 
 
 def merge_outside_lock(index: BM25Index, lock: AbstractContextManager[Any]) -> bool:

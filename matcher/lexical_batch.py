@@ -26,6 +26,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from .lexical import BM25Index
+from .lexical_segments import positions_in
 
 Ids = npt.NDArray[np.int64]
 
@@ -81,11 +82,3 @@ class TermWeights:
         return product
 
 
-def positions_in(row_ids: Ids, doc_ids: Ids) -> Ids:
-    """The position of each of `doc_ids` in `row_ids`, -1 where absent (also search_shard's id → column maps)."""
-    if not len(row_ids):
-        return np.full(len(doc_ids), -1, dtype=np.int64)
-    sorter = np.argsort(row_ids, kind="stable")
-    at = np.searchsorted(row_ids, doc_ids, sorter=sorter).clip(max=len(row_ids) - 1)
-    found = sorter[at]
-    return np.where(row_ids[found] == doc_ids, found, -1).astype(np.int64)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,8 @@ from scipy import sparse
 Ids = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
+Scores = npt.NDArray[np.float32]
+DocIds = Sequence[int] | Ids  # ids as callers hold them: a list, or an array that came out of a search
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,16 @@ class Segment:
     rows: sparse.csr_matrix
     lengths: Floats
     row_of: dict[int, int] = field(repr=False)
+
+    @cached_property
+    def _id_order(self) -> Ids:
+        """Row positions by id (the segment never changes, so computed once): for `rows_of`."""
+        order: Ids = np.argsort(self.row_ids, kind="stable")
+        return order
+
+    def rows_of(self, doc_ids: Ids) -> Ids:
+        """The row of each of `doc_ids`, -1 where the segment does not hold it."""
+        return positions_in(self.row_ids, doc_ids, self._id_order)
 
     def row(self, row: int) -> tuple[Ids, Floats]:
         """(term ids, counts) of one row."""
@@ -131,3 +144,55 @@ def segment_of_rows(row_ids: Ids, by_row: sparse.csr_matrix, lengths: Floats) ->
     by_row.sort_indices()
     row_of = dict(zip(row_ids.tolist(), range(len(row_ids)), strict=True))
     return Segment(row_ids, by_row.tocsc(), by_row, lengths, row_of)
+
+
+@dataclass(frozen=True, eq=False)
+class DocScores:
+    """One query's BM25 score of every document: the main segment's rows (dead rows 0), then the delta's."""
+
+    main: Segment
+    main_scores: npt.NDArray[np.float64]
+    delta: Segment
+    delta_scores: npt.NDArray[np.float64]
+
+    def of(self, doc_ids: DocIds) -> npt.NDArray[np.float64]:
+        """The scores of `doc_ids`, 0 for ids not held (a document in the delta is dead in the main)."""
+        doc_ids = np.asarray(doc_ids, dtype=np.int64)
+        main_at = self.main.rows_of(doc_ids)
+        out = np.where(main_at >= 0, self.main_scores[main_at.clip(min=0)], 0.0) if len(self.main) else \
+            np.zeros(len(main_at), dtype=np.float64)
+        if len(self.delta):
+            delta_at = self.delta.rows_of(doc_ids)
+            out = np.where(delta_at >= 0, self.delta_scores[delta_at.clip(min=0)], out)
+        return out
+
+    def top(self, k: int, allowed: DocIds | None) -> tuple[Ids, Scores]:
+        """The k best positive scores (ids, float32 scores), among `allowed` ids if given; ties by id."""
+        ids = np.concatenate([self.main.row_ids, self.delta.row_ids])
+        scores = np.concatenate([self.main_scores, self.delta_scores])
+        hit = np.flatnonzero(scores > 0)
+        if allowed is not None:  # only the documents sharing a term are looked up: far fewer than all
+            hit = hit[np.isin(ids[hit], np.asarray(allowed, dtype=np.int64))]
+        order = hit[_top_k(ids[hit], scores[hit], k)]
+        return ids[order], scores[order].astype(np.float32)
+
+
+def positions_in(row_ids: Ids, doc_ids: Ids, sorter: Ids | None = None) -> Ids:
+    """The position of each of `doc_ids` in `row_ids`, -1 where absent (also search_shard's id → column maps).
+    `sorter`: `np.argsort(row_ids)`, where the caller keeps it."""
+    if not len(row_ids):
+        return np.full(len(doc_ids), -1, dtype=np.int64)
+    sorter = np.argsort(row_ids, kind="stable") if sorter is None else sorter
+    at = np.searchsorted(row_ids, doc_ids, sorter=sorter).clip(max=len(row_ids) - 1)
+    found = sorter[at]
+    return np.where(row_ids[found] == doc_ids, found, -1).astype(np.int64)
+
+
+def _top_k(ids: Ids, scores: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.intp]:
+    """Positions of the k best positive scores, best first, equal scores by id."""
+    hit = np.flatnonzero(scores > 0)
+    if hit.size > k:
+        kth = np.partition(scores[hit], hit.size - k)[hit.size - k]
+        hit = hit[scores[hit] >= kth]  # every tie at the cut stays, so the id order decides among them
+    order = hit[np.lexsort((ids[hit], -scores[hit]))]
+    return order[:k]

@@ -1,5 +1,5 @@
 """Ranking: fusing dense and lexical scores, grouping seeds into researchers and universities,
-aggregating their scores, and the cross-region guarantee.
+aggregating their scores (the cross-region guarantee that reorders them is cross_region.py).
 
 Every scoring rule lives here, as pure functions over plain data: the engine
 supplies the scores and the seed records, and the explanations shown beside a
@@ -16,9 +16,10 @@ last bit, not merely to a tolerance (tests/test_reports_agree.py).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -198,9 +199,9 @@ def aggregate(groups: dict[str, list[float]], method: str) -> dict[str, float]:
 LEVELS = ("university", "researcher", "seed")  # what a partner can be: see partner_key
 
 
-@dataclass(frozen=True)
-class SeedScore:
-    """One candidate seed of a query, with its scores."""
+class SeedScore(NamedTuple):
+    """One candidate seed of a query, with its scores (a named tuple: a match makes hundreds, and a frozen
+    dataclass took three times as long to make)."""
 
     seed: Seed
     fused: float  # in [0, 1]
@@ -229,16 +230,102 @@ def partner_key(seed: Seed, level: str) -> str | None:
     return str(seed.id)
 
 
-def group_by_partner(rows: Iterable[tuple[int, float, float, float]], seeds: Mapping[int, Seed],
-                     level: str) -> dict[str, list[SeedScore]]:
-    """Candidate rows (seed id, fused, dense, lexical), best first, grouped by partner; each group stays best first."""
-    groups: dict[str, list[SeedScore]] = defaultdict(list)
-    for seed_id, fused, dense, lexical in rows:
-        seed = seeds[seed_id]
-        key = partner_key(seed, level)
-        if key is not None:
-            groups[key].append(SeedScore(seed, fused, dense, lexical))
-    return groups
+@runtime_checkable
+class CandidateColumns(Protocol):
+    """A query's candidates as columns, best first (search.Candidates)."""
+
+    ids: np.ndarray
+    fused: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+
+
+class PartnerLookup(Protocol):
+    """Each seed's partner as an integer code, by seed id (partner_codes.PartnerCodes)."""
+
+    def codes(self, level: str, seed_ids: np.ndarray) -> np.ndarray | None: ...
+
+    def key(self, level: str, code: int) -> str: ...
+
+
+class PartnerGroups(Mapping[str, list[SeedScore]]):
+    """A query's candidate seeds grouped by partner, held as columns: ranking reads each candidate's group
+    number and fused score, with no Python object per candidate (at 10^5 seeds a match has some 1,700
+    candidates in some 300 groups, and making a SeedScore of each was a fifth of the match). A group's
+    SeedScore list, best first, is made when asked for: the partners shown, about ten.
+
+    Groups come in order of first appearance; a group's entries keep the order given (best first)."""
+
+    def __init__(self, keys: list[str], group: np.ndarray, seed_at: Callable[[int], Seed], fused: np.ndarray,
+                 dense: np.ndarray, lexical: np.ndarray):
+        self.partner_keys, self.group, self.seed_at = keys, np.asarray(group, dtype=np.int64), seed_at
+        self.fused, self.dense, self.lexical = fused, dense, lexical
+        self._number = {key: g for g, key in enumerate(keys)}
+        self._order = np.argsort(self.group, kind="stable")  # entries by group, each group in the given order
+        self._starts = np.searchsorted(self.group[self._order], np.arange(len(keys) + 1))
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[tuple[int, float, float, float]] | CandidateColumns, seeds: Mapping[int, Seed],
+                level: str, lookup: PartnerLookup | None = None) -> PartnerGroups:
+        """Candidate rows (seed id, fused, dense, lexical) or columns, best first; a seed with no partner at
+        `level` (no named researcher) is left out. `lookup`: the partners' codes, where the engine keeps them;
+        without it (or where it cannot answer) each seed's partner is looked up in `seeds`."""
+        if not isinstance(rows, CandidateColumns):
+            listed = list(rows)
+            columns = [np.array([row[c] for row in listed], dtype=np.int64 if c == 0 else np.float64)
+                       for c in range(4)]
+        else:
+            columns = [np.asarray(rows.ids, dtype=np.int64), rows.fused, rows.dense, rows.lexical]
+        ids = columns[0]
+        codes = None if lookup is None else lookup.codes(level, ids)
+        if codes is None:
+            number: dict[str, int] = {}
+            codes = np.array([-1 if key is None else number.setdefault(key, len(number))
+                              for key in (partner_key(seeds[i], level) for i in ids.tolist())], dtype=np.int64)
+            keys = list(number)
+        else:  # codes → group numbers in order of first appearance
+            present, first, group = np.unique(codes, return_index=True, return_inverse=True)
+            by_appearance = np.argsort(first[present >= 0], kind="stable")
+            renumber = np.full(len(present), -1, dtype=np.int64)
+            renumber[np.flatnonzero(present >= 0)[by_appearance]] = np.arange(len(by_appearance))
+            keys = [lookup.key(level, c) for c in present[present >= 0][by_appearance].tolist()]  # type: ignore[union-attr]
+            codes = renumber[group.reshape(-1)]
+        kept = np.flatnonzero(codes >= 0)
+        kept_ids = ids[kept].tolist()
+        return cls(keys, codes[kept], lambda p: seeds[kept_ids[p]], *(column[kept] for column in columns[1:]))
+
+    @classmethod
+    def of_mapping(cls, groups: Mapping[str, Sequence[SeedScore]]) -> PartnerGroups:
+        """The same from SeedScore lists (tests, and callers that built their own)."""
+        keys = [key for key, hits in groups.items() if hits]
+        entries = [hit for key in keys for hit in groups[key]]
+        group = np.repeat(np.arange(len(keys), dtype=np.int64), [len(groups[key]) for key in keys])
+        columns = (np.array([getattr(e, f) for e in entries], dtype=np.float64) for f in ("fused", "dense", "lexical"))
+        return cls(keys, group, lambda p: entries[p].seed, *columns)
+
+    def first_entries(self) -> np.ndarray:
+        """Each group's first entry (its best seed), by group number."""
+        first: np.ndarray = self._order[self._starts[:-1]]
+        return first
+
+    def __getitem__(self, key: str) -> list[SeedScore]:
+        g = self._number[key]
+        at = self._order[self._starts[g]:self._starts[g + 1]].tolist()
+        fused, dense, lexical = (column[at].tolist() for column in (self.fused, self.dense, self.lexical))
+        return [SeedScore(self.seed_at(p), f, d, x) for p, f, d, x in zip(at, fused, dense, lexical, strict=True)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.partner_keys)
+
+    def __len__(self) -> int:
+        return len(self.partner_keys)
+
+
+def group_by_partner(rows: Iterable[tuple[int, float, float, float]] | CandidateColumns,
+                     seeds: Mapping[int, Seed], level: str, lookup: PartnerLookup | None = None) -> PartnerGroups:
+    """Candidate rows (seed id, fused, dense, lexical), or columns, best first, grouped by partner; each group
+    stays best first. `lookup`: as in `PartnerGroups.of_rows`."""
+    return PartnerGroups.of_rows(rows, seeds, level, lookup)
 
 
 def rank_partners(groups: Mapping[str, Sequence[SeedScore]], method: str, *,
@@ -251,13 +338,18 @@ def rank_partners(groups: Mapping[str, Sequence[SeedScore]], method: str, *,
     partner's 実績・体制 from its best seed (`SeedCounts.count`), shown beside the
     score and never part of it.
     """
-    scores = aggregate({key: [s.fused for s in hits] for key, hits in groups.items()}, method)
+    table = groups if isinstance(groups, PartnerGroups) else PartnerGroups.of_mapping(groups)
+    result = aggregate_entries(table.group, table.fused, method)
+    present = result.group.tolist()
+    scores = result.score.tolist()
+    first = table.first_entries()[result.group].tolist()
+    keys = [table.partner_keys[g] for g in present]
     ranked = []
-    for key, score in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
-        first = groups[key][0].seed
-        region = region_of(first)
-        ranked.append(Ranked(key, score, bool(need_region and region and region != need_region),
-                             seed_count=seed_count(first) if seed_count else 0))
+    for i in sorted(range(len(keys)), key=lambda i: (-scores[i], keys[i])):
+        seed = table.seed_at(first[i])
+        region = region_of(seed)
+        ranked.append(Ranked(keys[i], scores[i], bool(need_region and region and region != need_region),
+                             seed_count=seed_count(seed) if seed_count else 0))
     return ranked
 
 
@@ -317,40 +409,3 @@ class SeedCounts:
         copied = SeedCounts()
         copied.university, copied.researcher = Counter(self.university), Counter(self.researcher)
         return copied
-
-
-# ---- the cross-region guarantee ----------------------------------------
-def ensure_cross_region(ranked: Sequence[Ranked], top_k: int, *, min_share: float = 0.3,
-                        window: int = 10, tolerance: float = 0.25) -> list[Ranked]:
-    """Top-k of `ranked` (best first), with enough partners from outside the need's region.
-
-    Within the first `window` places, at least round(min_share × window) partners
-    come from outside the need's region, whenever such partners score within
-    `tolerance` of the cut (the score of the last place), as a share of it:
-    relative, so it holds whatever scale the aggregation gives. They replace the
-    lowest in-region partners and are marked `promoted`. If no outside partner
-    is close enough, the list stays as the scores made it: the guarantee never
-    shows a poor match.
-    """
-    head = list(ranked[:top_k])
-    window = min(window, len(head))
-    missing = round(min_share * window) - sum(r.cross_region for r in head[:window])
-    if window == 0 or missing <= 0:
-        return head
-    cut = head[window - 1].score
-    waiting = [r for r in ranked[window:] if r.cross_region and r.score >= cut * (1 - tolerance)][:missing]
-    if not waiting:
-        return head
-    return _promote(ranked, head[:window], waiting)[:top_k]
-
-
-def _promote(ranked: Sequence[Ranked], window: list[Ranked], waiting: list[Ranked]) -> list[Ranked]:
-    """The window with its lowest in-region partners replaced by `waiting`, then the rest of `ranked`."""
-    in_region = [r.key for r in window if not r.cross_region]
-    dropped = set(in_region[len(in_region) - len(waiting):])
-    kept = [r for r in window if r.key not in dropped]
-    # promoted partners rank below every partner that earned its place
-    promoted = kept + [replace(r, promoted=True) for r in waiting]
-    used = {r.key for r in promoted}
-    rest = [r for r in ranked if r.key not in used]  # score order; the dropped come first
-    return promoted + rest

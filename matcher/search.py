@@ -20,6 +20,10 @@ brute-force search anyway), keeps those within a bound on float32's error of
 the N-th (`_near_top`), and chooses the top N among them by exact cosine
 (`top_per_row`: ties at the cut go to the smaller id), as the batch does.
 
+What every search of one query scores first, the float32 product with every
+stored vector and BM25 of every document, is computed once per query
+(`shared_scores`) and shared by the two or three searches of a match's scopes.
+
 Above its size threshold a collection has an approximate index (ann.py: IVF, nprobe calibrated when it is
 built), and a search, or a scoped search whose scope holds at least `AnnSettings.scope_share` of the
 vectors, scores exactly only the index's candidates; a smaller scope is searched exactly on its own
@@ -40,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from .index import Collection
+from .lexical_segments import DocScores
 from .rank import DEFAULT_DENSE_WEIGHT, Bounds, fuse
 
 # 1000 per retriever: partner aggregation needs more than the top hits
@@ -70,6 +75,26 @@ class Candidates:
         return zip(self.ids.tolist(), self.fused.tolist(), self.dense.tolist(), self.lexical.tolist(), strict=True)
 
 
+@dataclass(frozen=True, eq=False)
+class SharedScores:
+    """What every search of one query over one collection scores first, computed once for the searches of a
+    match's scopes (everything, its scope, its region) while the collection is unchanged: the float32 product
+    with every stored vector (`approximate_cosines`; None with an active ANN index, or where not wanted) and
+    BM25 of every document (`BM25Index.scores`; None when no query term is held). At 10^5 seeds each was
+    computed two or three times per match before."""
+
+    approximate: np.ndarray | None
+    lexical: DocScores | None
+
+
+def shared_scores(collection: Collection, query_vector: np.ndarray, query_terms: Sequence[str],
+                  *, dense: bool = True) -> SharedScores:
+    """`SharedScores` of one query; `dense=False` leaves the dense product out (a single scoped search,
+    which may rather copy its scope's vectors)."""
+    approximate = approximate_cosines(collection, query_vector) if dense and len(collection) else None
+    return SharedScores(approximate, collection.lexical.scores(query_terms))
+
+
 def hybrid_search(
     collection: Collection,
     query_vector: np.ndarray,
@@ -80,14 +105,14 @@ def hybrid_search(
     bounds: tuple[Bounds, Bounds] | None = None,
     dense_weight: float = DEFAULT_DENSE_WEIGHT,
     mode: str = "hybrid",
-    approximate: np.ndarray | None = None,
+    shared: SharedScores | None = None,
 ) -> Candidates:
     """Fused candidates for one query.
 
     `bounds` carries the normalisation of an earlier, unfiltered search of the
     same query, so that scores of a filtered search can be compared with it.
-    `mode` "dense" or "bm25" ranks by one retriever alone (for benchmarks). `approximate`: the query's
-    `approximate_cosines`, computed once for several searches of one query while the collection is unchanged.
+    `mode` "dense" or "bm25" ranks by one retriever alone (for benchmarks). `shared`: the query's
+    `shared_scores`, computed once for several searches of one query while the collection is unchanged.
     """
     query_vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
     empty = np.empty(0, dtype=np.int64)
@@ -95,19 +120,23 @@ def hybrid_search(
         nothing = np.empty(0, dtype=np.float32)
         return Candidates(empty, nothing, nothing, nothing, *(bounds or (Bounds(0, 0), Bounds(0, 0))))
 
+    if shared is None:
+        shared = shared_scores(collection, query_vector[0], query_terms, dense=False)
     stored_ids, vectors = stored_vectors(collection)
-    dense_at = np.empty(0, dtype=np.int64)
+    dense_at, dense = empty, np.empty(0, dtype=np.float32)
     if mode in ("hybrid", "dense"):
-        dense_at = _dense_positions(collection, query_vector[0], vectors, stored_ids, candidates, allowed,
-                                    approximate)
+        dense_at, dense = _dense_positions(collection, query_vector[0], vectors, stored_ids, candidates, allowed,
+                                           shared.approximate)
     lexical_ids = empty
     if mode in ("hybrid", "bm25"):
-        lexical_ids, _ = collection.lexical.search(query_terms, candidates, allowed=allowed)
+        lexical_ids, _ = collection.lexical.search(query_terms, candidates, allowed=allowed, scored=shared.lexical)
 
-    at = np.union1d(dense_at, collection.rows_of(lexical_ids))
+    # the BM25 hits the dense top lacks get their exact cosine here; the dense top's were computed choosing it
+    extra = np.setdiff1d(collection.rows_of(lexical_ids), dense_at)
+    at = np.concatenate([dense_at, extra])
+    dense = np.concatenate([dense, exact_cosines(query_vector, vectors[extra])[0]])
     ids = stored_ids[at]
-    dense = exact_cosines(query_vector, vectors[at])[0]
-    lexical = collection.lexical.score_ids(query_terms, ids)
+    lexical = collection.lexical.score_ids(query_terms, ids, scored=shared.lexical)
     dense_bounds, lexical_bounds = bounds or (Bounds.of(dense), Bounds.of(lexical))
     weight = {"hybrid": dense_weight, "dense": 1.0, "bm25": 0.0}[mode]
     fused = fuse(dense, lexical, dense_bounds, lexical_bounds, weight)
@@ -116,15 +145,16 @@ def hybrid_search(
 
 
 def _dense_positions(collection: Collection, query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
-                     allowed: np.ndarray | None, approximate: np.ndarray | None) -> np.ndarray:
-    """Storage positions of the dense top `k` (among `allowed` ids): from the ANN index's candidates where the
-    collection has one and the scope is large enough for it (ann.py), else from every vector of the scope."""
+                     allowed: np.ndarray | None, approximate: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Storage positions of the dense top `k` (among `allowed` ids), with their exact cosines: from the ANN
+    index's candidates where the collection has one and the scope is large enough for it (ann.py), else from
+    every vector of the scope."""
     ann = collection.ann.active(len(collection))
     if ann is not None and (allowed is None or len(allowed) >= collection.ann.settings.scope_share * len(ids)):
         near = collection.rows_of(ann.candidates(query, k, allowed))
-        _, at = top_per_row(exact_cosines(query, vectors[near]), ids[near], k)
-        top: np.ndarray = near[at]
-        return top
+        cosines = exact_cosines(query, vectors[near])
+        _, at = top_per_row(cosines, ids[near], k)
+        return near[at], cosines[0, at]
     columns = None if allowed is None else np.flatnonzero(np.isin(ids, allowed))
     return _dense_top(query, vectors, ids, k, columns, approximate)
 
@@ -173,18 +203,19 @@ def float32_error_bound(query: np.ndarray) -> float:
     return 4 * len(query) * 2.0**-24 * float(np.linalg.norm(query.astype(np.float64)))
 
 
-def _dense_top(query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
-               columns: np.ndarray | None, approximate: np.ndarray | None = None) -> np.ndarray:
-    """Positions of the `k` stored vectors (among `columns` if given) of highest exact cosine with `query`.
+def _dense_top(query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int, columns: np.ndarray | None,
+               approximate: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the `k` stored vectors (among `columns` if given) of highest exact cosine with `query`,
+    and those cosines.
 
     `approximate`: the float32 product of every stored vector with `query`, where the caller has it (one per
     query, shared by the searches of its scopes: `approximate_cosines`); the exact cosines decide either way."""
     if k <= 0 or not len(vectors) or columns is not None and not len(columns):
-        return np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
     if approximate is None and columns is not None and len(columns) * GATHER_BELOW < len(vectors):
         # a small scope searched alone: copying its vectors out costs less than scoring every vector
-        inside: np.ndarray = columns[_dense_top(query, vectors[columns], ids[columns], k, None)]
-        return inside
+        inside, cosines = _dense_top(query, vectors[columns], ids[columns], k, None)
+        return columns[inside], cosines
     if approximate is None:
         approximate = vectors @ query
     error = float32_error_bound(query)
@@ -192,9 +223,10 @@ def _dense_top(query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int,
         near = _near_top(approximate, min(k, len(vectors)), error)
     else:
         near = columns[_near_top(approximate[columns], min(k, len(columns)), error)]
-    _, at = top_per_row(exact_cosines(query, vectors[near]), ids[near], k)
+    exact = exact_cosines(query, vectors[near])
+    _, at = top_per_row(exact, ids[near], k)
     top: np.ndarray = near[at]
-    return top
+    return top, exact[0, at]
 
 
 def approximate_cosines(collection: Collection, query_vector: np.ndarray) -> np.ndarray | None:

@@ -25,7 +25,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .index import Collection
-from .lexical_batch import TermWeights, positions_in
+from .lexical_batch import TermWeights
+from .lexical_segments import positions_in
 from .search import DEFAULT_CANDIDATES, exact_cosines, stored_vectors, top_per_row
 
 MODES = ("hybrid", "dense", "bm25")

@@ -9,7 +9,7 @@ import pytest
 
 from matcher.domain_terms import STOP_LIST, display_stop_terms
 from matcher.explain import Explainer, listed_seeds, partner_name, relation
-from matcher.explain_terms import explainable, is_filler, shown, spans, telling
+from matcher.explain_terms import TextTerms, TextTermsCache, explainable, is_filler, shown, spans, telling
 from matcher.lexical import BM25Index
 from matcher.places import Location, default_places
 from matcher.rank import Ranked, SeedScore
@@ -27,7 +27,7 @@ OTHERS = ["半導体の微細加工と露光装置", "高齢者の見守りと�
 
 
 def explainer_over(seeds: list[Seed], need_text: str, *, limit: int = 8, min_idf: float = 1.5,
-                   floor: float = 0.75) -> Explainer:
+                   floor: float = 0.75, texts: TextTermsCache | None = None) -> Explainer:
     tokenizer = default_tokenizer()
     lexical = BM25Index()
     for seed in seeds:
@@ -36,14 +36,14 @@ def explainer_over(seeds: list[Seed], need_text: str, *, limit: int = 8, min_idf
         lexical.upsert(i, tokenizer.terms(text))
     return Explainer(tokenizer.tokens(need_text), None, lexical, tokenizer, default_places(),
                      {UNIVERSITY.name: UNIVERSITY}, min_shared_idf=min_idf, shared_terms_shown=limit,
-                     seeds_per_partner=3, seed_floor=floor)
+                     seeds_per_partner=3, seed_floor=floor, texts=texts)
 
 
 def seed(seed_id: int, title: str, summary: str = "") -> Seed:
     return Seed(id=seed_id, title=title, summary=summary, university=UNIVERSITY.name, prefecture_code="22")
 
 
-def partner_for(need_text: str, *seeds: Seed, **options: float):
+def partner_for(need_text: str, *seeds: Seed, **options: object):
     explainer = explainer_over(list(seeds), need_text, **options)
     scores = [SeedScore(s, 1.0 - 0.1 * i, 0.9, 10.0) for i, s in enumerate(seeds)]
     return explainer, explainer.partner(Ranked(UNIVERSITY.name, 0.5, False), "university", scores)
@@ -165,7 +165,7 @@ def test_the_need_shows_at_most_the_limit_of_highlighted_terms_over_all_partners
 
 def test_shown_keeps_only_terms_of_the_text():
     tokens = default_tokenizer().tokens("アカモクの養殖")
-    assert list(shown({"赤藻屑": 2.0, "搗布": 5.0, "養殖": 1.0}, tokens, 8)) == ["赤藻屑", "養殖"]
+    assert list(shown({"赤藻屑": 2.0, "搗布": 5.0, "養殖": 1.0}, TextTerms.of(tokens), 8)) == ["赤藻屑", "養殖"]
     assert explainable(tokens) == {"赤藻屑", "養殖"}
 
 
@@ -252,3 +252,17 @@ def test_partner_names_follow_the_level():
     assert partner_name("university", first, university) == "広島大学"
     assert partner_name("researcher", first, university) == "山本 浩二（広島大学）"
     assert partner_name("seed", first, university) == "カキのゲノム育種"
+
+
+def test_the_engines_cache_of_explained_texts_explains_as_deriving_each_time():
+    """Explanations from cached TextTerms equal those derived from the tokens afresh, and a text is derived once."""
+    need_text = "アカモクの養殖と耐震補強の技術を探している"
+    seeds = [seed(1, "アカモクの養殖技術と加工"), seed(2, "耐震補強の工法と養殖池")]
+    fresh = [partner_for(need_text, s)[1] for s in seeds]
+    tokenizer = default_tokenizer()
+    cache = TextTermsCache(tokenizer, display_stop_terms())
+    cached = [partner_for(need_text, s, texts=cache)[1] for s in seeds]
+    assert [(p.shared_terms, p.seeds[0].shared_terms, p.seeds[0].seed_spans) for p in cached] == \
+        [(p.shared_terms, p.seeds[0].shared_terms, p.seeds[0].seed_spans) for p in fresh]
+    assert any(p.shared_terms for p in cached)
+    assert cache(seeds[0].text) is cache(seeds[0].text)

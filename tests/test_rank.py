@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
+from matcher.cross_region import ensure_cross_region
 from matcher.rank import (
     AGGREGATIONS,
     Bounds,
     Ranked,
     aggregate,
-    ensure_cross_region,
     fuse,
     group_by_partner,
     partner_key,

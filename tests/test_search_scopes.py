@@ -31,6 +31,6 @@ def _top(query, vectors, ids, k, columns, *, gather_below):
     saved = search.GATHER_BELOW
     search.GATHER_BELOW = gather_below
     try:
-        return search._dense_top(query, vectors, ids, k, columns)
+        return search._dense_top(query, vectors, ids, k, columns)[0]
     finally:
         search.GATHER_BELOW = saved

@@ -1,5 +1,6 @@
 """A need's query vector is data too (issue 16): computed once, in the need's write, and read by its matches
-and by reports, which then encode nothing. Needs written before (the demo corpus) are encoded as before."""
+and by reports, which then encode nothing. Needs written before query vectors were kept are encoded as before
+(the demo corpus ships its own: test_demo_query_vectors.py)."""
 
 from __future__ import annotations
 
