@@ -74,6 +74,9 @@ def is_query_key(model_id: str) -> bool:
     return model_id.endswith(QUERY_SUFFIX)
 
 
+SCOPES_REMEMBERED = 8  # scopes whose storage positions a collection remembers (positions_within)
+
+
 class Collection:
     """Dense + lexical index of one kind of item (seeds or needs)."""
 
@@ -95,6 +98,7 @@ class Collection:
         self._generation = 0
         self.disk_mark: str | None = None  # the mark of the folder this collection last loaded or wrote
         self.ann = AnnSlot()  # the approximate index searched above its size threshold (ann.py)
+        self._scope_positions: dict[int, tuple[Ids, tuple[int, int], Ids]] = {}  # see positions_within
 
     # ---- changes -------------------------------------------------------
     def upsert(self, ids: Sequence[int], vectors: npt.ArrayLike, terms: Sequence[Sequence[str]],
@@ -191,6 +195,22 @@ class Collection:
         rows = self._row_of()
         return np.fromiter(map(rows.__getitem__, np.asarray(ids, dtype=np.int64).tolist()), dtype=np.int64,
                            count=len(ids))
+
+    def positions_within(self, allowed: Ids, stored_ids: Ids) -> Ids:
+        """The storage positions (as `rows_of`) of the held ids that are in `allowed`, ascending. A scope's id
+        array (a region's, its complement: seed_groups.py) stays the same object until the scope changes, so
+        its positions are remembered for the last few arrays while the collection is unchanged: the lookup
+        over every stored id was 1 ms of each scoped search at 10^5. `stored_ids`: this collection's ids in
+        storage order (`search.stored_vectors`)."""
+        state = (self._generation, int(self.dense.ntotal))
+        cached = self._scope_positions.get(id(allowed))
+        if cached is not None and cached[0] is allowed and cached[1] == state:
+            return cached[2]
+        positions: Ids = np.flatnonzero(np.isin(stored_ids, allowed))
+        if len(self._scope_positions) >= SCOPES_REMEMBERED:
+            self._scope_positions.pop(next(iter(self._scope_positions)))
+        self._scope_positions[id(allowed)] = (allowed, state, positions)  # the array held: its id stays its own
+        return positions
 
     def vectors_of(self, ids: DocIds) -> Vectors:
         if len(ids) == 0:

@@ -256,9 +256,10 @@ class PartnerGroups(Mapping[str, list[SeedScore]]):
 
     Groups come in order of first appearance; a group's entries keep the order given (best first)."""
 
-    def __init__(self, keys: list[str], group: np.ndarray, seed_at: Callable[[int], Seed], fused: np.ndarray,
-                 dense: np.ndarray, lexical: np.ndarray):
-        self.partner_keys, self.group, self.seed_at = keys, np.asarray(group, dtype=np.int64), seed_at
+    def __init__(self, keys: list[str], group: np.ndarray, ids: np.ndarray, records: Mapping[int, Seed],
+                 fused: np.ndarray, dense: np.ndarray, lexical: np.ndarray):
+        """`ids`: each entry's seed id in `records`."""
+        self.partner_keys, self.group, self.ids, self.records = keys, np.asarray(group, dtype=np.int64), ids, records
         self.fused, self.dense, self.lexical = fused, dense, lexical
         self._number = {key: g for g, key in enumerate(keys)}
         self._order = np.argsort(self.group, kind="stable")  # entries by group, each group in the given order
@@ -291,8 +292,7 @@ class PartnerGroups(Mapping[str, list[SeedScore]]):
             keys = [lookup.key(level, c) for c in present[present >= 0][by_appearance].tolist()]  # type: ignore[union-attr]
             codes = renumber[group.reshape(-1)]
         kept = np.flatnonzero(codes >= 0)
-        kept_ids = ids[kept].tolist()
-        return cls(keys, codes[kept], lambda p: seeds[kept_ids[p]], *(column[kept] for column in columns[1:]))
+        return cls(keys, codes[kept], ids[kept], seeds, *(column[kept] for column in columns[1:]))
 
     @classmethod
     def of_mapping(cls, groups: Mapping[str, Sequence[SeedScore]]) -> PartnerGroups:
@@ -301,18 +301,20 @@ class PartnerGroups(Mapping[str, list[SeedScore]]):
         entries = [hit for key in keys for hit in groups[key]]
         group = np.repeat(np.arange(len(keys), dtype=np.int64), [len(groups[key]) for key in keys])
         columns = (np.array([getattr(e, f) for e in entries], dtype=np.float64) for f in ("fused", "dense", "lexical"))
-        return cls(keys, group, lambda p: entries[p].seed, *columns)
+        return cls(keys, group, np.arange(len(entries)), dict(enumerate(e.seed for e in entries)), *columns)
 
-    def first_entries(self) -> np.ndarray:
-        """Each group's first entry (its best seed), by group number."""
-        first: np.ndarray = self._order[self._starts[:-1]]
-        return first
+    def first_seeds(self, groups: np.ndarray) -> list[Seed]:
+        """The first seed (the best) of each of `groups` (group numbers)."""
+        records = self.records
+        return [records[i] for i in self.ids[self._order[self._starts[:-1]][groups]].tolist()]
 
     def __getitem__(self, key: str) -> list[SeedScore]:
         g = self._number[key]
-        at = self._order[self._starts[g]:self._starts[g + 1]].tolist()
-        fused, dense, lexical = (column[at].tolist() for column in (self.fused, self.dense, self.lexical))
-        return [SeedScore(self.seed_at(p), f, d, x) for p, f, d, x in zip(at, fused, dense, lexical, strict=True)]
+        at = self._order[self._starts[g]:self._starts[g + 1]]
+        records = self.records
+        columns = (self.ids, self.fused, self.dense, self.lexical)
+        ids, fused, dense, lexical = (column[at].tolist() for column in columns)
+        return [SeedScore(records[i], f, d, x) for i, f, d, x in zip(ids, fused, dense, lexical, strict=True)]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.partner_keys)
@@ -342,11 +344,11 @@ def rank_partners(groups: Mapping[str, Sequence[SeedScore]], method: str, *,
     result = aggregate_entries(table.group, table.fused, method)
     present = result.group.tolist()
     scores = result.score.tolist()
-    first = table.first_entries()[result.group].tolist()
+    first = table.first_seeds(result.group)
     keys = [table.partner_keys[g] for g in present]
     ranked = []
     for i in sorted(range(len(keys)), key=lambda i: (-scores[i], keys[i])):
-        seed = table.seed_at(first[i])
+        seed = first[i]
         region = region_of(seed)
         ranked.append(Ranked(keys[i], scores[i], bool(need_region and region and region != need_region),
                              seed_count=seed_count(seed) if seed_count else 0))

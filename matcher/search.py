@@ -132,7 +132,10 @@ def hybrid_search(
         lexical_ids, _ = collection.lexical.search(query_terms, candidates, allowed=allowed, scored=shared.lexical)
 
     # the BM25 hits the dense top lacks get their exact cosine here; the dense top's were computed choosing it
-    extra = np.setdiff1d(collection.rows_of(lexical_ids), dense_at)
+    lexical_rows = collection.rows_of(lexical_ids)
+    in_dense_top = np.zeros(len(stored_ids), dtype=bool)
+    in_dense_top[dense_at] = True
+    extra = lexical_rows[~in_dense_top[lexical_rows]]
     at = np.concatenate([dense_at, extra])
     dense = np.concatenate([dense, exact_cosines(query_vector, vectors[extra])[0]])
     ids = stored_ids[at]
@@ -155,7 +158,7 @@ def _dense_positions(collection: Collection, query: np.ndarray, vectors: np.ndar
         cosines = exact_cosines(query, vectors[near])
         _, at = top_per_row(cosines, ids[near], k)
         return near[at], cosines[0, at]
-    columns = None if allowed is None else np.flatnonzero(np.isin(ids, allowed))
+    columns = None if allowed is None else collection.positions_within(allowed, ids)
     return _dense_top(query, vectors, ids, k, columns, approximate)
 
 
