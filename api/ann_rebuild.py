@@ -26,20 +26,13 @@ import time
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from matcher.ann import AnnRebuild, AnnSettings, AnnSlot
+from matcher.ann import AnnRebuild
 
 if TYPE_CHECKING:
     from matcher.engine import Engine
     from matcher.index import Collection
 
 log = logging.getLogger(__name__)
-
-
-def use_ann_settings(collection: Collection, settings: AnnSettings) -> None:
-    """Give `collection` these ANN settings. An index trained at load under other settings is dropped: the
-    rebuilder trains it again, off the lock, where one is due under these."""
-    if collection.ann.settings != settings:
-        collection.ann = AnnSlot(settings)
 
 
 class AnnRebuilder:

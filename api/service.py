@@ -36,7 +36,7 @@ from matcher.text import JapaneseTokenizer, check_text
 
 from . import models as m
 from .access import listed_seeds, seed_is_listed
-from .ann_rebuild import AnnRebuilder, use_ann_settings
+from .ann_rebuild import AnnRebuilder
 from .embeddings import known_vectors, store_indexed
 
 if TYPE_CHECKING:
@@ -148,13 +148,11 @@ class MatchService:
         universities, seeds, needs = load_records(session)
         engine, seed_report, need_report = Engine.open(index_dir, encoder, seeds=seeds, needs=needs,
                                                        universities=universities,
-                                                       known=known_vectors(session, encoder.name))
+                                                       known=known_vectors(session, encoder.name), ann=ann)
         store_indexed(session, encoder.name, (engine.seed_index, engine.need_index))
         session.commit()
         for collection in (engine.seed_index, engine.need_index):
             collection.lexical.auto_merge = False  # merged in the background (merge_lexical), not by a write
-            if ann is not None:
-                use_ann_settings(collection, ann)
         return cls(engine, index_dir, (seed_report, need_report))
 
     @property

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .ann import AnnSettings, AnnSlot
 from .cross_region import ensure_cross_region
 from .domain_terms import display_stop_terms
 from .embed import TextEncoder
@@ -128,15 +129,18 @@ class Engine:
     def open(cls, index_dir: Path, encoder: TextEncoder, *, seeds: Iterable[Seed] = (), needs: Iterable[Need] = (),
              progress: ProgressCallback | None = None, known: KnownVectors | None = None,
              settings: EngineSettings | None = None, prefectures: PrefectureTable | None = None,
-             tokenizer: JapaneseTokenizer | None = None,
-             universities: Iterable[University] = ()) -> tuple[Engine, SyncReport, SyncReport]:
+             tokenizer: JapaneseTokenizer | None = None, universities: Iterable[University] = (),
+             ann: AnnSettings | None = None) -> tuple[Engine, SyncReport, SyncReport]:
         """Load the saved indexes, bring them in line with the records, and save if anything changed.
 
         A missing, corrupt or outdated index directory is rebuilt from the records, with the vectors
-        `known` holds and the encoder for the rest.
+        `known` holds and the encoder for the rest. `ann`: the settings of both collections' approximate
+        indexes (ann.py), so that a large saved collection is trained once, under these, as it loads.
         """
         engine = cls(encoder, settings=settings, prefectures=prefectures, tokenizer=tokenizer,
                      universities=universities)
+        if ann is not None:
+            engine.seed_index.ann, engine.need_index.ann = AnnSlot(ann), AnnSlot(ann)
         index_dir = Path(index_dir)
         engine.seed_index = saved_or_empty(engine.seed_index, index_dir / "seeds")
         engine.need_index = saved_or_empty(engine.need_index, index_dir / "needs")

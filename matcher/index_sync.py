@@ -29,9 +29,11 @@ KnownVectors = Callable[[Sequence[str]], Mapping[str, Vector]]
 
 
 def saved_or_empty(empty: Collection, directory: Path) -> Collection:
-    """The index saved in `directory`, or `empty` where it is missing, corrupt or of another model."""
+    """The index saved in `directory`, or `empty` where it is missing, corrupt or of another model; loaded with
+    `empty`'s ANN settings."""
     try:
-        return Collection.load(directory, expect_model=empty.model_name, expect_dim=empty.dim)
+        return Collection.load(directory, expect_model=empty.model_name, expect_dim=empty.dim,
+                               ann=empty.ann.settings)
     except IndexFormatError:
         return empty  # sync_* rebuilds it from the records
 

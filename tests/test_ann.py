@@ -171,3 +171,21 @@ def test_a_loaded_collection_trains_its_ann_index_above_the_threshold(tmp_path):
     ann = loaded.ann.index
     assert ann is not None and len(ann) == 2_000 and ann.nlist == list_count(2_000)
     assert ann.recall >= settings.target_recall or ann.nprobe == ann.nlist
+
+
+def test_the_engine_loads_its_saved_collections_with_the_ann_settings_it_is_given(tmp_path):
+    """Engine.open hands its ANN settings to the collections it loads (index_sync.saved_or_empty), so a large
+    saved collection is trained once, under the operator's settings, as it loads."""
+    from matcher.index_sync import saved_or_empty
+
+    rng = np.random.default_rng(4)
+    vectors = clustered(rng, 2_000, rng.standard_normal((20, DIM)))
+    collection = Collection(DIM, "test-model")
+    collection.upsert(list(range(1, 2_001)), vectors, [["語"]] * 2_000, ["p"] * 2_000)
+    collection.save(tmp_path / "seeds")
+    settings = AnnSettings(threshold=1_000, kind="ivf-flat", recall_k=K)
+    empty = Collection(DIM, "test-model")
+    empty.ann = AnnSlot(settings)
+    loaded = saved_or_empty(empty, tmp_path / "seeds")
+    assert loaded is not empty and loaded.ann.settings == settings
+    assert loaded.ann.index is not None and loaded.ann.index.describe()["kind"] == "ivf-flat"
