@@ -7,9 +7,12 @@ The documents are split by id ranges (`ShardData.split`: equal sizes, the BM25 w
 the whole index, so every shard scores with the global IDF and average length). Each shard is a
 `search_shard.ShardSearch` living in a Ray actor, which holds its vectors (in float64) for the whole
 report; for each block of queries every actor returns its picks (its own dense and BM25 top N with
-both scores) and this process merges them with `search_batch.merge_block`, the very merge of the
+both scores) and a Ray task merges them with `search_batch.merge_block`, the very merge of the
 single-process path, so the candidates and scores are those of `BatchSearch`, bit for bit
-(tests/test_reports_sharded.py). One block is searched ahead while the caller aggregates the last.
+(tests/test_reports_sharded.py). The merge costs about 1.1 ms per need and shard (docs/scale-out.md
+section 4): on the driver it was the limit of a many-shard report, so it runs in the cluster and the
+driver receives only each block's merged candidates. One block is searched ahead while the caller
+aggregates the last.
 
 Ray is imported only here, and only when a sharded search starts: the engine and the API never load it.
 `ray_session` joins the cluster at `address` (`ray://…` or `host:port`; `"auto"` a cluster started on
@@ -76,19 +79,17 @@ class RayShardedSearch:
         import ray
 
         groups_ref = ray.put(dict(group_columns))  # once per report, read by every actor from the object store
-        pending: deque[tuple[int, list[Any]]] = deque()
+        # no core of its own: the actors may hold every core, and a merge waits on their picks anyway
+        merge = ray.remote(_merge_picks).options(num_cpus=0)
+        pending: deque[Any] = deque()
         for vectors, terms, groups in blocks:
             block = [ray.put(vectors), ray.put(list(terms)), ray.put(groups)]  # put once, read by every actor
-            pending.append((len(vectors), [a.picks.remote(*block, groups_ref) for a in self.actors]))
+            picks = [a.picks.remote(*block, groups_ref) for a in self.actors]
+            pending.append(merge.remote(len(vectors), self.k, self.dense_weight, *picks))  # refs: resolved first
             if len(pending) > AHEAD:
-                yield self._merged(*pending.popleft())
+                yield ray.get(pending.popleft())
         while pending:
-            yield self._merged(*pending.popleft())
-
-    def _merged(self, n: int, refs: list[Any]) -> tuple[Found, Found]:
-        import ray
-
-        return merge_block(ray.get(refs), n, self.k, self.dense_weight)
+            yield ray.get(pending.popleft())
 
     def close(self) -> None:
         import ray
@@ -103,6 +104,11 @@ class RayShardedSearch:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.close()
+
+
+def _merge_picks(n: int, k: int, dense_weight: float, *shard_picks: Any) -> tuple[Found, Found]:
+    """A Ray task: one block's picks from every shard, merged (`search_batch.merge_block`)."""
+    return merge_block(shard_picks, n, k, dense_weight)
 
 
 @contextmanager
