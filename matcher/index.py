@@ -99,6 +99,7 @@ class Collection:
         self.disk_mark: str | None = None  # the mark of the folder this collection last loaded or wrote
         self.ann = AnnSlot()  # the approximate index searched above its size threshold (ann.py)
         self._scope_positions: dict[int, tuple[Ids, tuple[int, int], Ids]] = {}  # see positions_within
+        self._storage_ids: tuple[tuple[int, int], Ids] | None = None  # see storage_ids
 
     # ---- changes -------------------------------------------------------
     def upsert(self, ids: Sequence[int], vectors: npt.ArrayLike, terms: Sequence[Sequence[str]],
@@ -195,6 +196,18 @@ class Collection:
         rows = self._row_of()
         return np.fromiter(map(rows.__getitem__, np.asarray(ids, dtype=np.int64).tolist()), dtype=np.int64,
                            count=len(ids))
+
+    def storage_ids(self) -> Ids:
+        """The held ids in FAISS's storage order (read-only), remembered while the collection is unchanged:
+        copying them out of FAISS for every search was 8 MB a search at 10^6."""
+        import faiss
+
+        state = (self._generation, int(self.dense.ntotal))
+        if self._storage_ids is None or self._storage_ids[0] != state:
+            ids = faiss.vector_to_array(self.dense.id_map).astype(np.int64, copy=False)
+            ids.flags.writeable = False
+            self._storage_ids = (state, ids)
+        return self._storage_ids[1]
 
     def positions_within(self, allowed: Ids, stored_ids: Ids) -> Ids:
         """The storage positions (as `rows_of`) of the held ids that are in `allowed`, ascending. A scope's id

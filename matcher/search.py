@@ -173,7 +173,7 @@ def stored_vectors(collection: Collection) -> tuple[np.ndarray, np.ndarray]:
         return np.empty(0, dtype=np.int64), np.empty((0, dim), dtype=np.float32)
     flat: Any = faiss.downcast_index(collection.dense.index)  # an IndexFlatIP (index.py); its stub lacks get_xb
     vectors = faiss.rev_swig_ptr(flat.get_xb(), n * dim).reshape(n, dim)
-    return faiss.vector_to_array(collection.dense.id_map).astype(np.int64, copy=False), vectors
+    return collection.storage_ids(), vectors
 
 
 # A scope holding fewer than 1/GATHER_BELOW of the vectors is searched on a copy of its vectors; a larger one
