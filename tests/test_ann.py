@@ -189,3 +189,25 @@ def test_the_engine_loads_its_saved_collections_with_the_ann_settings_it_is_give
     loaded = saved_or_empty(empty, tmp_path / "seeds")
     assert loaded is not empty and loaded.ann.settings == settings
     assert loaded.ann.index is not None and loaded.ann.index.describe()["kind"] == "ivf-flat"
+
+
+def test_nprobe_is_bisected_below_the_doubling_that_first_met_the_target():
+    """Recall that grows with nprobe and meets the target from 300 on: doubling from 64 stops at 512, the three
+    bisections bring it to 320 (within 1/16 of the step), never below the target."""
+    from matcher.ann import choose_nprobe
+
+    class Probe:
+        nlist, nprobe, recall = 4_000, 0, 0.0
+
+    tried = []
+
+    def recall(ann):
+        tried.append(ann.nprobe)
+        return 0.995 if ann.nprobe >= 300 else 0.9
+
+    ann = Probe()
+    choose_nprobe(ann, recall, 0.99, start=64)
+    assert (ann.nprobe, ann.recall) == (320, 0.995)
+    assert tried == [64, 128, 256, 512, 384, 320, 288]
+    choose_nprobe(ann, recall, 0.99, start=512)  # met at once: nothing below the start is known to miss
+    assert ann.nprobe == 512
