@@ -215,21 +215,30 @@ def _dense_top(query: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int, 
     query, shared by the searches of its scopes: `approximate_cosines`); the exact cosines decide either way."""
     if k <= 0 or not len(vectors) or columns is not None and not len(columns):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-    if approximate is None and columns is not None and len(columns) * GATHER_BELOW < len(vectors):
-        # a small scope searched alone: copying its vectors out costs less than scoring every vector
-        inside, cosines = _dense_top(query, vectors[columns], ids[columns], k, None)
-        return columns[inside], cosines
-    if approximate is None:
-        approximate = vectors @ query
     error = float32_error_bound(query)
-    if columns is None:
-        near = _near_top(approximate, min(k, len(vectors)), error)
+    if approximate is None and columns is not None and len(columns) * GATHER_BELOW < len(vectors):
+        # a small scope searched alone: scoring its vectors block by block costs less than scoring every
+        # vector, and less than copying them out at once (at 10^6 a 20% scope is 300 MB of fresh pages)
+        near = columns[_near_top(_product_of(vectors, columns, query), min(k, len(columns)), error)]
     else:
-        near = columns[_near_top(approximate[columns], min(k, len(columns)), error)]
+        if approximate is None:
+            approximate = vectors @ query
+        if columns is None:
+            near = _near_top(approximate, min(k, len(vectors)), error)
+        else:
+            near = columns[_near_top(approximate[columns], min(k, len(columns)), error)]
     exact = exact_cosines(query, vectors[near])
     _, at = top_per_row(exact, ids[near], k)
     top: np.ndarray = near[at]
     return top, exact[0, at]
+
+
+def _product_of(vectors: np.ndarray, columns: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The float32 product of `query` with the vectors at `columns`, gathered COSINE_BLOCK at a time."""
+    out = np.empty(len(columns), dtype=np.float32)
+    for start in range(0, len(columns), COSINE_BLOCK):
+        out[start:start + COSINE_BLOCK] = vectors[columns[start:start + COSINE_BLOCK]] @ query
+    return out
 
 
 def approximate_cosines(collection: Collection, query_vector: np.ndarray) -> np.ndarray | None:
