@@ -19,6 +19,7 @@ from .errors import install_error_handlers
 from .last_resort import LastResort
 from .limits_middleware import BodySizeLimit
 from .rate_limits import RateLimits
+from .report_ray import ReportCluster
 from .reports_jobs import ReportQueue, fail_orphans, purge_expired
 from .routes import admin, alerts, health, introductions, needs, notifications, people, reports, seed_import, seeds
 from .security_headers import SecurityHeaders
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
         follower.stop()
         rebuilder.stop()
         upkeep.stop()
+        app.state.report_queue.cluster.close()  # the sharded jobs' Ray session, if one was opened
         db.dispose()
 
     openapi_url = "/openapi.json" if settings.docs_enabled else None  # MATCHER_DOCS_ENABLED=false: no docs at all
@@ -99,8 +101,10 @@ def create_app(settings: Settings | None = None, *, encoder: TextEncoder | None 
                   lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=openapi_url)
     app.state.settings = settings
     app.state.rate_limits = RateLimits(settings)  # per account, in this process (api/rate_limits.py)
+    # MATCHER_REPORT_SHARDS > 1: the jobs search on Ray, in one session opened by the first (api/report_ray.py)
+    cluster = ReportCluster(settings.report_shards, settings.ray_address or None)
     app.state.report_queue = ReportQueue(settings.report_jobs_running, settings.report_jobs_waiting,
-                                         settings.report_retention_days)
+                                         settings.report_retention_days, cluster)
     install_error_handlers(app, html_page=web.error_response)  # unknown page addresses get a Japanese page
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(LastResort, html_page=web.error_response)  # outside BodySizeLimit, which raises its own 413

@@ -14,6 +14,9 @@
   `<data_dir>/reports/<job id>/`, and marks it `succeeded`; any exception marks
   it `failed` with a Japanese message. Progress is written to the row (at most
   twice a second), which doubles as a heartbeat (`updated_at`).
+- With MATCHER_REPORT_SHARDS > 1 the search runs on Ray (`compute_report(shards=…)`), in one session the
+  queue's `ReportCluster` opens for the first such job and keeps for the next (api/report_ray.py); a job whose
+  Ray cannot start, or is lost half-way, fails with a Japanese message that says so.
 - After a restart no thread of this process stands behind an old `queued` or
   `running` row: `fail_orphans` (called whenever jobs are read) marks such rows
   `failed` with the reason 「サーバーの再起動により中断されました」. A job thus
@@ -66,6 +69,7 @@ from .errors import ApiError, RateLimited, not_found
 from .models import Account, Need, Seed, Status, stored_id, utcnow
 from .report_files import disposition_header
 from .report_models import JobStatus, ReportJob
+from .report_ray import ReportCluster, failure_message
 from .schemas import ReportRequest
 from .security_headers import REPORT_FILE_HEADERS
 from .service import MatchService
@@ -96,10 +100,12 @@ MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".csv": "text/csv", ".json":
 class ReportQueue:
     """The jobs of one app: at most `running` compute at once, at most `waiting` more wait for a turn."""
 
-    def __init__(self, running: int, waiting: int, retention_days: int = DEFAULT_RETENTION_DAYS):
+    def __init__(self, running: int, waiting: int, retention_days: int = DEFAULT_RETENTION_DAYS,
+                 cluster: ReportCluster | None = None):
         self.running = running
         self.waiting = waiting
         self.retention_days = retention_days  # files older than this are deleted after each job
+        self.cluster = cluster or ReportCluster()  # where the jobs search: here, or on Ray shards
         self._turns = threading.Semaphore(running)
         self._admitted = 0  # running and waiting together
         self._lock = threading.Lock()
@@ -274,7 +280,7 @@ def _summary(report: Report, rendered: RenderResult) -> dict[str, Any]:
 
 def _run_in_turn(db: Database, service: MatchService, data_dir: Path, job_id: int, queue: ReportQueue) -> None:
     with queue.turn():  # the job stays `queued` until then
-        _run(db, service, data_dir, job_id)
+        _run(db, service, data_dir, job_id, queue.cluster)
     try:
         with Session(db) as session:
             purge_expired(session, data_dir, queue.retention_days)
@@ -282,7 +288,7 @@ def _run_in_turn(db: Database, service: MatchService, data_dir: Path, job_id: in
         log.exception("could not delete the expired report files")
 
 
-def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> None:
+def _run(db: Database, service: MatchService, data_dir: Path, job_id: int, cluster: ReportCluster) -> None:
     try:
         with Session(db) as session:
             job = session.get_one(ReportJob, job_id)
@@ -302,8 +308,9 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
         needs = _needs_in_scope(db, engine, scope)
         with Session(db) as session:  # kept by each need's write: only needs written before then are encoded
             vectors = stored_query_vectors(session, engine.encoder.name, [n.text for n in needs])
-        report = compute_report(engine, scope, _options(params), needs=needs, need_vectors=vectors,
-                                progress=progress)
+        with cluster.session():  # one shard: nothing; more: the app's Ray session, opened if need be
+            report = compute_report(engine, scope, _options(params), needs=needs, need_vectors=vectors,
+                                    progress=progress, shards=cluster.shards, ray_address=cluster.address)
         report.outcomes, report.outcomes_scope = report_outcomes.gather(db, creator_id, report)  # its creator's
         rendered = render_report(report, job_dir(data_dir, job_id), params.get("formats") or DEFAULT_FORMATS,
                                  csv_encoding=params.get("csv_encoding", "utf-8-sig"), progress=progress)
@@ -313,7 +320,7 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
             return
         _update(db, job_id, status=JobStatus.succeeded.value, stage="完了", files=[p.name for p in rendered.files],
                 summary=_summary(report, rendered), finished_at=utcnow())
-    except Exception:  # noqa: BLE001 - any failure becomes a failed job with a reason
+    except Exception as error:  # noqa: BLE001 - any failure becomes a failed job with a reason
         log.exception("report job %s failed", job_id)
         try:  # a half-written file (a full disk, say) is never offered for download
             _clear_files(job_dir(data_dir, job_id))
@@ -321,8 +328,8 @@ def _run(db: Database, service: MatchService, data_dir: Path, job_id: int) -> No
             log.exception("could not delete the files of failed report job %s", job_id)
         try:
             # the reason stays in the log (it may be SQL or a path); the coordinator reads a Japanese sentence
-            _update(db, job_id, status=JobStatus.failed.value, message=FAILED.format(job_id=job_id),
-                    finished_at=utcnow())
+            message = failure_message(error, job_id) or FAILED.format(job_id=job_id)  # Ray's fault, or any
+            _update(db, job_id, status=JobStatus.failed.value, message=message, finished_at=utcnow())
         except Exception:  # noqa: BLE001
             log.exception("could not record the failure of report job %s", job_id)
     finally:

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     # Report jobs (api/reports_jobs.py): how many compute at once in this process, how many more may wait
     report_jobs_running: int = Field(default=1, ge=1)
     report_jobs_waiting: int = Field(default=4, ge=0)
+    # ... each searching the seeds in this many Ray shards (matcher/shards.py, api/report_ray.py; the report is the
+    # same): 1 = in this worker's thread, as before. The cluster: MATCHER_RAY_ADDRESS (ray://…, host:port, auto);
+    # "" = Ray's own search (RAY_ADDRESS, a `ray start` on this node), else a new local cluster of this machine
+    report_shards: int = Field(default=1, ge=1)
+    ray_address: str = ""
     # how long a report job's files are kept (days): older ones are deleted at start-up and after each job (APPI:
     # a report names researchers' seeds; personal data is not kept longer than its purpose needs)
     report_retention_days: int = Field(default=90, ge=1)
