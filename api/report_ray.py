@@ -1,32 +1,43 @@
 """The Ray session of the API's sharded report jobs (MATCHER_REPORT_SHARDS > 1, MATCHER_RAY_ADDRESS).
 
-A report job runs in a thread of the API worker (api/reports_jobs.py). `ray.init` works there: Ray only skips
-its SIGTERM handler outside the main thread (it logs a warning), and the session it opens belongs to the
-process, so any thread may use it. What does not fit a worker is `matcher.shards.ray_session` entered per job:
-it closes the session it opened when the job ends, so with two jobs at once (MATCHER_REPORT_JOBS_RUNNING > 1)
-the first to finish would shut Ray down under the other, and every job would pay Ray's start again (about
-10 s for a local cluster). So `ReportCluster` enters `ray_session` once, under a lock, from the first sharded
-job's thread, and keeps it open for the jobs after it; the app closes it at shutdown (api/main.py), and
-`compute_report(shards=…)`'s own `ray_session` finds it open and leaves it so.
+A report job runs in a thread of the API worker (api/reports_jobs.py). `ray.init` works there (Ray only skips
+its SIGTERM handler outside the main thread, with a warning in the log), and the session belongs to the
+process, so any thread may use it. But two things keep a job's thread from opening it:
 
-Not at start-up: a cluster that is down must not keep the API from matching. A job whose Ray cannot start (or
-whose address answers nothing) fails with `RAY_UNAVAILABLE`, and the next sharded job tries again; a job that
-loses its cluster half-way (a dead actor or node) fails with `RAY_FAILED`, and the session is closed once no
-job uses it, so the next one connects afresh. Either way the database is only read, and a failed job keeps
-no file.
+- A new local cluster (no address, no cluster found) is started by the thread that calls `ray.init`, and its
+  processes (gcs_server, raylet, workers) are bound to that *thread*: Ray starts them with Linux's
+  PR_SET_PDEATHSIG, which fires when the creating thread ends, not the process. Measured with Ray 2.60: the
+  moment a job thread that had started Ray returned, every Ray process was killed; the next job's first call
+  hung, and 60 s later Ray's core worker ended the whole process ("Failed to connect to GCS within 60
+  seconds ... The program will terminate"), the API worker with it.
+- `matcher.shards.ray_session` entered per job closes the session it opened when the job ends: with two jobs
+  at once (MATCHER_REPORT_JOBS_RUNNING > 1) the first to finish would shut Ray down under the other, and
+  every job would pay Ray's start again (seconds for a local cluster).
+
+So `ReportCluster` opens the session once, for the first sharded job, in a thread of its own (`report-ray`)
+that holds it open until the app shuts down (api/main.py, `close`); the jobs use it from their threads, and
+`compute_report(shards=…)`'s own `ray_session` finds it open and leaves it so. Not at start-up: a cluster that
+is down must not keep the API from matching. A job whose Ray cannot start (or whose address answers nothing)
+fails with `RAY_UNAVAILABLE`, and the next sharded job tries again; a job that loses its cluster half-way (a
+dead actor or node) fails with `RAY_FAILED`, and the session is closed once no job uses it, so the next one
+connects afresh. Either way the database is only read, and a failed job keeps no file.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 
 from matcher.shards import ray_session
 
 log = logging.getLogger(__name__)
+
+PROBE_TIMEOUT_S = 5.0  # a cluster's address must accept a connection within this
+CLOSE_TIMEOUT_S = 60.0  # ray.shutdown stops a local cluster's processes in a few seconds
 
 RAY_UNAVAILABLE = ("レポートの検索を分担する Ray クラスターを起動できない（または接続できない）ため、レポートを作成"
                    "できませんでした。管理者にジョブ番号 {job_id} をお知らせください（クラスターが動いているか、"
@@ -49,7 +60,7 @@ class ReportCluster:
         self.shards = shards
         self.address = address or None
         self._lock = threading.Lock()
-        self._stack: ExitStack | None = None  # the open ray_session, None while closed
+        self._keeper: _SessionKeeper | None = None  # the thread holding the open session; None while closed
         self._users = 0
         self._broken = False
 
@@ -59,7 +70,7 @@ class ReportCluster:
 
     @property
     def is_open(self) -> bool:
-        return self._stack is not None
+        return self._keeper is not None
 
     @contextmanager
     def session(self) -> Iterator[None]:
@@ -84,14 +95,9 @@ class ReportCluster:
                     self._close_locked()
 
     def _enter(self) -> None:
-        with self._lock:
-            if self._stack is None:
-                stack = ExitStack()
-                try:
-                    stack.enter_context(ray_session(self.address))
-                except Exception as error:
-                    raise ClusterUnavailable(f"Ray could not start at {self.address or 'its default'}") from error
-                self._stack, self._broken = stack, False
+        with self._lock:  # a second job waits here while the first opens the session
+            if self._keeper is None:
+                self._keeper, self._broken = _SessionKeeper.open(self.address), False
             self._users += 1
 
     def close(self) -> None:
@@ -100,12 +106,64 @@ class ReportCluster:
             self._close_locked()
 
     def _close_locked(self) -> None:
-        stack, self._stack, self._broken = self._stack, None, False
-        if stack is not None:
-            try:
-                stack.close()
-            except Exception:  # noqa: BLE001 - a cluster already gone; the next job opens a new session
+        keeper, self._keeper, self._broken = self._keeper, None, False
+        if keeper is not None:
+            keeper.close()
+
+
+class _SessionKeeper:
+    """A thread that opens `ray_session(address)` and holds it until `close`: the processes of a local cluster
+    live as long as the thread that started them (PR_SET_PDEATHSIG), so that thread must outlive the jobs."""
+
+    def __init__(self, address: str | None):
+        self._opened = threading.Event()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._hold, args=(address,), name="report-ray", daemon=True)
+
+    @classmethod
+    def open(cls, address: str | None) -> _SessionKeeper:
+        _check_reachable(address)
+        keeper = cls(address)
+        keeper._thread.start()
+        keeper._opened.wait()  # ray.init gives up by itself on an address that answers nothing
+        if keeper._error is not None:
+            log.error("the report jobs' Ray could not start at %s", address or "Ray's default",
+                      exc_info=keeper._error)
+            raise ClusterUnavailable(f"Ray could not start at {address or 'its default'}") from keeper._error
+        return keeper
+
+    def _hold(self, address: str | None) -> None:
+        try:
+            with ray_session(address):
+                self._opened.set()
+                self._stop.wait()
+        except Exception as error:  # noqa: BLE001 - told to the job that asked, or logged
+            if self._opened.is_set():
                 log.exception("could not close the report jobs' Ray session")
+            else:
+                self._error = error
+        finally:
+            self._opened.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=CLOSE_TIMEOUT_S)
+
+
+def _check_reachable(address: str | None) -> None:
+    """ClusterUnavailable at once when `address` names a host and port that nobody answers: `ray.init` would
+    retry it for about 14 minutes (20 tries of ~40 s in Ray 2.60) before giving up, and the job with it."""
+    if address is None:
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", "local": Ray's own look-up
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as error:
+        log.error("the report jobs' Ray cluster at %s does not answer: %s", address, error)
+        raise ClusterUnavailable(f"nothing answers at {address}") from error
 
 
 def failure_message(error: BaseException, job_id: int) -> str | None:
