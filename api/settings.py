@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from limits import parse
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.ann import KINDS, AnnSettings
@@ -95,18 +95,12 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")  # psycopg 3, not psycopg2
         return value
 
-    @field_validator("encoder_backend")
+    @field_validator("encoder_backend", "ann_kind")
     @classmethod
-    def _known_backend(cls, value: str) -> str:
-        if value not in BACKENDS:
-            raise ValueError(f"MATCHER_ENCODER_BACKEND must be one of {', '.join(BACKENDS)}")
-        return value
-
-    @field_validator("ann_kind")
-    @classmethod
-    def _known_ann_kind(cls, value: str) -> str:
-        if value not in KINDS:
-            raise ValueError(f"MATCHER_ANN_KIND must be one of {', '.join(KINDS)}")
+    def _one_of_the_choices(cls, value: str, info: ValidationInfo) -> str:
+        choices = {"encoder_backend": BACKENDS, "ann_kind": KINDS}[str(info.field_name)]
+        if value not in choices:
+            raise ValueError(f"MATCHER_{str(info.field_name).upper()} must be one of {', '.join(choices)}")
         return value
 
     @field_validator("rate_limit_match", "rate_limit_write")

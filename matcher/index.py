@@ -197,12 +197,17 @@ class Collection:
         return np.fromiter(map(rows.__getitem__, np.asarray(ids, dtype=np.int64).tolist()), dtype=np.int64,
                            count=len(ids))
 
+    def _version(self) -> tuple[int, int]:
+        """Changes with every write, and with vectors added to `dense` behind the collection's back (a benchmark,
+        a reader copy): what the remembered storage ids and scope positions are valid for."""
+        return self._generation, int(self.dense.ntotal)
+
     def storage_ids(self) -> Ids:
         """The held ids in FAISS's storage order (read-only), remembered while the collection is unchanged:
         copying them out of FAISS for every search was 8 MB a search at 10^6."""
         import faiss
 
-        state = (self._generation, int(self.dense.ntotal))
+        state = self._version()
         if self._storage_ids is None or self._storage_ids[0] != state:
             ids = faiss.vector_to_array(self.dense.id_map).astype(np.int64, copy=False)
             ids.flags.writeable = False
@@ -215,7 +220,7 @@ class Collection:
         its positions are remembered for the last few arrays while the collection is unchanged: the lookup
         over every stored id was 1 ms of each scoped search at 10^5. `stored_ids`: this collection's ids in
         storage order (`search.stored_vectors`)."""
-        state = (self._generation, int(self.dense.ntotal))
+        state = self._version()
         cached = self._scope_positions.get(id(allowed))
         if cached is not None and cached[0] is allowed and cached[1] == state:
             return cached[2]

@@ -180,7 +180,7 @@ class BM25Index:
         if self._delta.pop(doc_id, None) is not None:
             self._delta_segment = None
         else:
-            self._alive[self._main.row_of[doc_id]] = False
+            self._alive[self._main.row_at(doc_id)] = False
             self._dead += 1
         self._touch(doc_id)
         return True
@@ -190,7 +190,7 @@ class BM25Index:
         encoded = self._delta.get(doc_id)
         if encoded is not None:
             return encoded.term_ids, encoded.counts
-        row = self._main.row_of.get(doc_id)
+        row = self._main.row_at(doc_id)
         if row is None or not self._alive[row]:
             return None
         return self._main.row(row)
@@ -236,10 +236,9 @@ class BM25Index:
         if plan is not self._plan:
             raise ValueError("this merge was superseded by a later begin_merge")
         alive = np.ones(len(merged), dtype=bool)
-        for doc_id in plan.touched:  # their merged rows are stale: deleted since, or newer in the delta
-            row = merged.row_of.get(doc_id)
-            if row is not None:
-                alive[row] = False
+        # the touched documents' merged rows are stale: deleted since, or newer in the delta
+        rows = merged.rows_of(np.fromiter(plan.touched, dtype=np.int64, count=len(plan.touched)))
+        alive[rows[rows >= 0]] = False
         self._main, self._alive = merged, alive
         self._dead = len(merged) - int(alive.sum())
         self._delta = {d: self._delta[d] for d in plan.touched if d in self._delta}

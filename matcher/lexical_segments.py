@@ -16,7 +16,7 @@ copy of its tombstone mask, the encoded delta documents), so it can run outside 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -64,7 +64,6 @@ class Segment:
     counts: sparse.csc_matrix
     rows: sparse.csr_matrix
     lengths: Floats
-    row_of: dict[int, int] = field(repr=False)
 
     @cached_property
     def _row_by_id(self) -> npt.NDArray[np.int32] | None:
@@ -93,6 +92,11 @@ class Segment:
         inside = (doc_ids >= 0) & (doc_ids < len(table))
         rows: Ids = np.where(inside, table[np.where(inside, doc_ids, 0)], -1).astype(np.int64)
         return rows
+
+    def row_at(self, doc_id: int) -> int | None:
+        """The row of one document; None where the segment does not hold it."""
+        row = int(self.rows_of(np.array([doc_id], dtype=np.int64))[0])
+        return None if row < 0 else row
 
     def row(self, row: int) -> tuple[Ids, Floats]:
         """(term ids, counts) of one row."""
@@ -163,8 +167,7 @@ def segment_of_rows(row_ids: Ids, by_row: sparse.csr_matrix, lengths: Floats) ->
     """A segment over a CSR matrix of raw counts whose row k is document row_ids[k] (a loaded snapshot's form)."""
     by_row.sum_duplicates()
     by_row.sort_indices()
-    row_of = dict(zip(row_ids.tolist(), range(len(row_ids)), strict=True))
-    return Segment(row_ids, by_row.tocsc(), by_row, lengths, row_of)
+    return Segment(row_ids, by_row.tocsc(), by_row, lengths)
 
 
 @dataclass(frozen=True, eq=False)

@@ -176,8 +176,8 @@ def stored_vectors(collection: Collection) -> tuple[np.ndarray, np.ndarray]:
     return collection.storage_ids(), vectors
 
 
-# A scope holding fewer than 1/GATHER_BELOW of the vectors is searched on a copy of its vectors; a larger one
-# by scoring all of them and masking (a copy of 85% of 10^5 vectors is 130 MB per query).
+# A scope holding fewer than 1/GATHER_BELOW of the vectors is scored on its own vectors (`_product_of`); a larger
+# one by scoring all of them and masking (gathering 85% of the vectors costs more than scoring them all).
 GATHER_BELOW = 4
 
 COSINE_BLOCK = 8192  # stored vectors per float64 product: the block's result stays in cache for the rounding
