@@ -53,6 +53,21 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _settled_rss_bytes() -> int:
+    """Resident memory with the garbage of earlier work collected and freed heap handed back to the system, so
+    that growth measured from here is the seeds' (without it, memory freed during a small build could make the
+    growth negative)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the figure is then a little noisier
+        pass
+    return _rss_bytes()
+
+
 def _percentiles(ms: Sequence[float]) -> dict[str, float]:
     values = np.asarray(ms)
     return {"p50": round(float(np.percentile(values, 50)), 2), "p95": round(float(np.percentile(values, 95)), 2),
@@ -114,7 +129,7 @@ def run(seeds: int, *, kaken: Path | None, queries: int = 121, encoder_factory: 
         ann: AnnSettings | None = None, calibration_needs: int = 30) -> dict[str, Any]:
     demo = load_corpus(CORPUS_DIR).needs
     needs = [demo[i % len(demo)] for i in range(queries)]
-    before = _rss_bytes()
+    before = _settled_rss_bytes()
     started = time.perf_counter()
     engine, info = build_engine(seeds, kaken, rng_seed=rng_seed)
     model = _use_vectors(engine, vectors, rng_seed)
